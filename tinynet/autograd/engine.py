@@ -1,0 +1,230 @@
+"""The engine: nodes on a tape, and backward as the tape played in reverse.
+
+Every differentiable op that records creates a `Node`: it remembers the nodes
+(or leaf tensors) its inputs came from, what its backward needs, and a
+sequence number from one global counter, its place on the tape. `backward`
+collects the nodes reachable from the outputs (an explicit stack, no
+recursion), sorts them by decreasing sequence number, and runs each op's
+backward once all of its consumers have delivered their gradient: a consumer
+is always created after its inputs, so it has a larger number and runs first.
+The engine knows no op and no backend.
+"""
+
+from __future__ import annotations
+
+import itertools
+import traceback
+
+from .grad_mode import is_anomaly_enabled, set_grad_enabled
+
+_counter = itertools.count()
+
+FREED = (
+    "Trying to backward through the graph a second time (or to use saved tensors after "
+    "they were freed). Pass retain_graph=True to the first backward() or autograd.grad() "
+    "if you need to backward through the graph again."
+)
+
+
+class Node:
+    """One recorded op: the backward context (`ctx`) of a Function call."""
+
+    observers = ()  # callables (node, grad, input_grads) run after backward; set by tape()
+    stack = None  # where forward ran, recorded under detect_anomaly()
+
+    def __init__(self, fn, needs_input_grad: tuple):
+        self.fn = fn
+        self.needs_input_grad = needs_input_grad
+        self.seq = -1
+        self.next: tuple = ()  # per positional input: Node, leaf Tensor, or None
+        self.input_shapes: tuple = ()
+        self.saved: list | None = []
+        self.hooks: list = []  # hooks on the output tensor: grad -> grad or None
+        self.retain = None  # weakref to the output tensor whose .grad is retained
+        self.out_data = None
+        self.out_device = None
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+    def save_for_backward(self, *items) -> None:
+        """Keep arrays or Tensors (inputs, the output or intermediates) for backward."""
+        if self.saved is not None:
+            self.saved.extend(items)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """The saved items as Tensors; inputs keep their graph (for create_graph)."""
+        if self.saved is None:
+            raise RuntimeError(FREED)
+        from ..tensor import Tensor
+
+        out = []
+        for item in self.saved:
+            if isinstance(item, tuple):  # (input tensor, version at save time)
+                t, version = item
+                if t._version != version:
+                    raise RuntimeError(
+                        f"{self.name} backward: a tensor of shape {tuple(t.shape)} it saved was "
+                        f"modified in place (version {t._version}, saved at {version}); "
+                        "clone it before modifying, or modify it after backward()"
+                    )
+                out.append(t)
+            elif item is _OUTPUT:
+                out.append(Tensor._make(self.out_data, self.out_device, True, self))
+            elif item is None or isinstance(item, Tensor):
+                out.append(item)
+            else:
+                out.append(Tensor._make(item, self.out_device, False, None))
+        return tuple(out)
+
+    def release(self) -> None:
+        self.saved = None
+        self.out_data = None
+
+    def __repr__(self) -> str:
+        return f"<{self.name} #{self.seq}>"
+
+
+_OUTPUT = object()  # marks "the op's own output" in Node.saved
+
+
+def attach(node: Node, inputs, out_data, out_device) -> None:
+    """Put `node` on the tape: link it to its inputs and resolve what it saved."""
+    node.seq = next(_counter)
+    node.next = tuple(
+        None
+        if not (hasattr(t, "requires_grad") and t.requires_grad)
+        else (t.grad_fn if t.grad_fn is not None else t)
+        for t in inputs
+    )
+    node.input_shapes = tuple(getattr(t, "shape", None) for t in inputs)
+    by_id = {id(t.data): t for t in inputs if hasattr(t, "requires_grad")}
+    saved = []
+    for item in node.saved:
+        if item is out_data:
+            saved.append(_OUTPUT)
+        elif id(item) in by_id and item is by_id[id(item)].data:
+            t = by_id[id(item)]
+            saved.append((t, t._version))
+        elif hasattr(item, "requires_grad"):  # a Tensor passed directly
+            saved.append((item, item._version))
+        else:
+            saved.append(item)
+    node.saved = saved
+    if _OUTPUT in saved or node.observers:
+        node.out_data, node.out_device = out_data, out_device
+    node.out_device = out_device
+    if is_anomaly_enabled():
+        node.stack = traceback.extract_stack()[:-3]
+
+
+def _topo(roots) -> list[Node]:
+    """Nodes reachable from `roots`, in decreasing tape order (iterative)."""
+    seen, stack = set(), [r for r in roots if r is not None]
+    nodes = []
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        nodes.append(n)
+        stack.extend(p for p in n.next if isinstance(p, Node) and id(p) not in seen)
+    nodes.sort(key=lambda n: n.seq, reverse=True)
+    return nodes
+
+
+def _check_anomaly(node: Node, grads) -> None:
+    for g in grads:
+        if g is not None and not bool(g.data.__abs__().max() < float("inf")):  # NaN or Inf
+            where = ""
+            if node.stack:
+                f = node.stack[-1]
+                where = f"\nIts forward ran at {f.filename}:{f.lineno} in {f.name}: {f.line}"
+            raise RuntimeError(f"Function {node.name}Backward returned NaN or Inf values.{where}")
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
+    """Backpropagate `root_grads` from tensors `roots`.
+
+    With `inputs` None, gradients accumulate into leaves' `.grad`. Otherwise the
+    gradients of `inputs` are returned (a list, None where unreachable) and no
+    `.grad` is touched.
+    """
+    grads: dict[Node, object] = {}
+    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
+    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+    wanted_nodes = {} if inputs is None else {
+        id(t.grad_fn): i for i, t in enumerate(inputs) if t.grad_fn is not None
+    }
+    results = None if inputs is None else [None] * len(inputs)
+
+    def deliver(target, g):
+        if isinstance(target, Node):
+            prev = grads.get(target)
+            grads[target] = g if prev is None else prev + g
+        else:
+            entry = leaf_grads.get(id(target))
+            if entry is None:
+                leaf_grads[id(target)] = [target, g]
+            else:
+                entry[1] = entry[1] + g
+
+    with set_grad_enabled(create_graph):
+        for t, g in zip(roots, root_grads):
+            deliver(t.grad_fn if t.grad_fn is not None else t, g)
+        anomaly = is_anomaly_enabled()
+        for node in _topo([t.grad_fn for t in roots]):
+            g = grads.pop(node, None)
+            if g is None:
+                continue
+            for hook in node.hooks:
+                new = hook(g)
+                g = new if new is not None else g
+            if node.retain is not None and node.retain() is not None:
+                node.retain().grad = g if create_graph else g.detach()
+            if id(node) in wanted_nodes:
+                results[wanted_nodes[id(node)]] = g
+            if node.saved is None:
+                raise RuntimeError(FREED)
+            outs = node.fn.backward(node, g)
+            if not isinstance(outs, tuple):
+                outs = (outs,)
+            if len(outs) != len(node.next):
+                raise RuntimeError(
+                    f"{node.name}.backward returned {len(outs)} gradients for "
+                    f"{len(node.next)} inputs"
+                )
+            if anomaly:
+                _check_anomaly(node, outs)
+            for obs in node.observers:
+                obs(node, g, outs)
+            for target, dx, shape in zip(node.next, outs, node.input_shapes):
+                if target is None or dx is None:
+                    continue
+                if dx.shape != shape:
+                    raise RuntimeError(
+                        f"{node.name}.backward returned a gradient of shape {dx.shape} "
+                        f"for an input of shape {shape}"
+                    )
+                deliver(target, dx)
+            if not retain_graph:
+                node.release()
+        for leaf, g in leaf_grads.values():
+            for hook in leaf._hooks or ():
+                new = hook(g)
+                g = new if new is not None else g
+            if wanted is not None:
+                if id(leaf) in wanted:
+                    results[wanted[id(leaf)]] = g
+            elif create_graph:
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
+            elif leaf.grad is None:  # a copy: g may alias another tensor's gradient
+                leaf.grad = type(leaf)._make(g.data.copy(), g.device, False, None)
+            elif leaf.grad.requires_grad:
+                leaf.grad = (leaf.grad + g).detach()
+            else:  # in place, as torch does, so .grad keeps its identity
+                leaf.grad.data += g.data
+                leaf.grad._version += 1
+    return results

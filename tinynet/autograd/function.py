@@ -1,0 +1,99 @@
+"""`Function`: the one way ops (built in or a user's) enter the graph.
+
+A Function subclass has two static methods:
+
+    forward(ctx, *args, **kwargs)  on backend arrays (each Tensor argument
+                                   arrives as its `.data`); returns an array
+    backward(ctx, grad)            on Tensors, with tinynet ops; returns one
+                                   gradient (Tensor or None) per positional
+                                   argument of forward
+
+`ctx` is the node put on the tape: `ctx.save_for_backward(...)` keeps arrays
+(inputs, the output, or intermediates) that `ctx.saved_tensors` gives back as
+Tensors; inputs come back as the very tensors passed in, so a backward built
+with `create_graph=True` is itself differentiable. `ctx.needs_input_grad`
+says which gradients are wanted; any other attribute can be set on ctx.
+
+Example::
+
+    class Square(tn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):          # x is an array
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):      # grad is a Tensor
+            (x,) = ctx.saved_tensors
+            return 2 * x * grad
+
+    y = Square.apply(t)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .engine import Node, attach
+from .grad_mode import is_grad_enabled
+
+
+class Function:
+    """Base class of every op. Subclasses define `forward` and `backward`."""
+
+    #: False for ops with no gradient (comparisons, argmax): they never record.
+    differentiable = True
+    #: Sample inputs for the generic op tests (see tinynet/ops/registry.py).
+    samples = None
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        """Run forward on the arguments' arrays and, if any input needs a gradient, record."""
+        from ..tensor import Tensor
+
+        device = None
+        arrays = []
+        needs = []
+        for a in args:
+            if isinstance(a, Tensor):
+                if device is None:
+                    device = a.device
+                elif a.device is not device and a.device != device:
+                    raise RuntimeError(
+                        f"{cls.__name__.lower()}: expected all tensors on the same device, "
+                        f"found {device} and {a.device}; move one with .to()"
+                    )
+                arrays.append(a.data)
+                needs.append(a.requires_grad)
+            else:
+                arrays.append(a)
+                needs.append(False)
+        record = cls.differentiable and is_grad_enabled() and any(needs)
+        ctx = Node(cls, tuple(needs))
+        ctx.device = device
+        if not record:
+            ctx.saved = None  # save_for_backward keeps nothing
+        out = cls.forward(ctx, *arrays, **kwargs)
+        if isinstance(out, np.generic):  # NumPy reductions return scalars, not 0-d arrays
+            out = np.asarray(out)
+        if ctx.out_device is not None:  # an op that moves data (ToDevice) says where
+            device = ctx.out_device
+        if device is None:
+            from ..backend import device_of
+
+            device = device_of(out)
+        if not hasattr(out, "dtype") or getattr(out, "ndim", None) is None:
+            raise TypeError(f"{cls.__name__}.forward must return an array, got {type(out)}")
+        if not record:
+            return Tensor._make(out, device, False, None)
+        ctx.saved = ctx.saved or []
+        attach(ctx, args, out, device)
+        return Tensor._make(out, device, True, ctx)
