@@ -19,3 +19,13 @@ def _seed():
 def torch():
     """PyTorch, the test oracle; tests that take this fixture skip where it is absent."""
     return pytest.importorskip("torch")
+
+
+# The devices the device-parametrized tests run on. "cpu" always; the backend work adds the
+# strict CuPy stand-in ("fakecuda", tests/fakecuda.py) and "cuda" where a real GPU is present.
+DEVICES = ["cpu"]
+
+
+@pytest.fixture(params=DEVICES)
+def device(request):
+    return tn.device(request.param)
