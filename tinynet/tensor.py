@@ -190,6 +190,8 @@ class Tensor:
         if not self.requires_grad:
             raise RuntimeError("register_hook(): the tensor does not require grad")
         if self.grad_fn is not None:
+            if not isinstance(self.grad_fn.hooks, list):
+                self.grad_fn.hooks = []
             hooks = self.grad_fn.hooks
         else:
             if self._hooks is None:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import itertools
 import traceback
 
+from .grad_mode import _state as _mode
 from .grad_mode import is_anomaly_enabled, set_grad_enabled
 
 _counter = itertools.count()
@@ -31,18 +32,18 @@ class Node:
 
     observers = ()  # callables (node, grad, input_grads) run after backward; set by tape()
     stack = None  # where forward ran, recorded under detect_anomaly()
+    next: tuple = ()  # per positional input: Node, leaf Tensor, or None
+    input_shapes: tuple = ()
+    hooks: tuple | list = ()  # hooks on the output tensor: grad -> grad or None
+    retain = None  # weakref to the output tensor whose .grad is retained
+    out_data = None
+    out_device = None
+    seq = -1
 
-    def __init__(self, fn, needs_input_grad: tuple):
+    def __init__(self, fn, needs_input_grad: tuple = ()):
         self.fn = fn
         self.needs_input_grad = needs_input_grad
-        self.seq = -1
-        self.next: tuple = ()  # per positional input: Node, leaf Tensor, or None
-        self.input_shapes: tuple = ()
         self.saved: list | None = []
-        self.hooks: list = []  # hooks on the output tensor: grad -> grad or None
-        self.retain = None  # weakref to the output tensor whose .grad is retained
-        self.out_data = None
-        self.out_device = None
 
     @property
     def name(self) -> str:
@@ -93,30 +94,36 @@ _OUTPUT = object()  # marks "the op's own output" in Node.saved
 def attach(node: Node, inputs, out_data, out_device) -> None:
     """Put `node` on the tape: link it to its inputs and resolve what it saved."""
     node.seq = next(_counter)
-    node.next = tuple(
-        None
-        if not (hasattr(t, "requires_grad") and t.requires_grad)
-        else (t.grad_fn if t.grad_fn is not None else t)
-        for t in inputs
-    )
-    node.input_shapes = tuple(getattr(t, "shape", None) for t in inputs)
-    by_id = {id(t.data): t for t in inputs if hasattr(t, "requires_grad")}
-    saved = []
-    for item in node.saved:
-        if item is out_data:
-            saved.append(_OUTPUT)
-        elif id(item) in by_id and item is by_id[id(item)].data:
-            t = by_id[id(item)]
-            saved.append((t, t._version))
-        elif hasattr(item, "requires_grad"):  # a Tensor passed directly
-            saved.append((item, item._version))
+    nxt, shapes, by_id = [], [], {}
+    for t in inputs:
+        if getattr(t, "requires_grad", False):
+            nxt.append(t.grad_fn if t.grad_fn is not None else t)
+            shapes.append(t.data.shape)
         else:
-            saved.append(item)
-    node.saved = saved
-    if _OUTPUT in saved or node.observers:
-        node.out_data, node.out_device = out_data, out_device
+            nxt.append(None)
+            shapes.append(None)
+        if hasattr(t, "grad_fn"):  # a Tensor
+            by_id[id(t.data)] = t
+    node.next, node.input_shapes = tuple(nxt), tuple(shapes)
+    if node.saved:
+        saved = []
+        for item in node.saved:
+            t = by_id.get(id(item))
+            if item is out_data:
+                saved.append(_OUTPUT)
+            elif t is not None and t.data is item:
+                saved.append((t, t._version))
+            elif hasattr(item, "grad_fn"):  # a Tensor passed directly
+                saved.append((item, item._version))
+            else:
+                saved.append(item)
+        node.saved = saved
+        if _OUTPUT in saved:
+            node.out_data = out_data
     node.out_device = out_device
-    if is_anomaly_enabled():
+    if node.observers:
+        node.out_data = out_data
+    if _mode.anomaly:
         node.stack = traceback.extract_stack()[:-3]
 
 

@@ -57,43 +57,52 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         """Run forward on the arguments' arrays and, if any input needs a gradient, record."""
-        from ..tensor import Tensor
-
         device = None
         arrays = []
-        needs = []
+        wants_grad = False
         for a in args:
-            if isinstance(a, Tensor):
+            if isinstance(a, _Tensor):
+                d = a._device
                 if device is None:
-                    device = a.device
-                elif a.device is not device and a.device != device:
+                    device = d
+                elif d is not device and d != device:
                     raise RuntimeError(
                         f"{cls.__name__.lower()}: expected all tensors on the same device, "
-                        f"found {device} and {a.device}; move one with .to()"
+                        f"found {device} and {d}; move one with .to()"
                     )
                 arrays.append(a.data)
-                needs.append(a.requires_grad)
+                wants_grad = wants_grad or a.requires_grad
             else:
                 arrays.append(a)
-                needs.append(False)
-        record = cls.differentiable and is_grad_enabled() and any(needs)
-        ctx = Node(cls, tuple(needs))
+        record = wants_grad and cls.differentiable and is_grad_enabled()
+        if record:
+            ctx = Node(cls, tuple(isinstance(a, _Tensor) and a.requires_grad for a in args))
+        else:
+            ctx = _Ctx()
         ctx.device = device
-        if not record:
-            ctx.saved = None  # save_for_backward keeps nothing
         out = cls.forward(ctx, *arrays, **kwargs)
         if isinstance(out, np.generic):  # NumPy reductions return scalars, not 0-d arrays
             out = np.asarray(out)
         if ctx.out_device is not None:  # an op that moves data (ToDevice) says where
             device = ctx.out_device
         if device is None:
-            from ..backend import device_of
-
-            device = device_of(out)
-        if not hasattr(out, "dtype") or getattr(out, "ndim", None) is None:
-            raise TypeError(f"{cls.__name__}.forward must return an array, got {type(out)}")
+            device = _device_of(out)
         if not record:
-            return Tensor._make(out, device, False, None)
-        ctx.saved = ctx.saved or []
+            return _Tensor._make(out, device, False, None)
         attach(ctx, args, out, device)
-        return Tensor._make(out, device, True, ctx)
+        return _Tensor._make(out, device, True, ctx)
+
+
+class _Ctx:
+    """The context of an op that records nothing: saving is a no-op."""
+
+    saved = None
+    out_device = None
+    needs_input_grad = ()
+
+    def save_for_backward(self, *items) -> None:
+        pass
+
+
+from ..backend import device_of as _device_of  # noqa: E402
+from ..tensor import Tensor as _Tensor  # noqa: E402

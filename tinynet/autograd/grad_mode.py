@@ -5,30 +5,34 @@ from __future__ import annotations
 import functools
 import threading
 
-_state = threading.local()
+class _State(threading.local):
+    enabled = True  # class defaults: every new thread starts with grad on, anomaly off
+    anomaly = False
+
+
+_state = _State()
 
 
 def is_grad_enabled() -> bool:
     """Whether ops record nodes for backward in this thread (True unless inside no_grad)."""
-    return getattr(_state, "enabled", True)
+    return _state.enabled
 
 
 def is_anomaly_enabled() -> bool:
-    return getattr(_state, "anomaly", False)
+    return _state.anomaly
 
 
 class _Mode:
     """A context manager and decorator that sets one thread-local flag and restores it."""
 
     _attr = "enabled"
-    _default = True
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
         self._prev: list[bool] = []
 
     def __enter__(self):
-        self._prev.append(getattr(_state, self._attr, self._default))
+        self._prev.append(getattr(_state, self._attr))
         setattr(_state, self._attr, self.mode)
         return self
 
@@ -75,7 +79,6 @@ class detect_anomaly(_Mode):
     """In backward, name the first op whose gradient has NaN or Inf and where its forward ran."""
 
     _attr = "anomaly"
-    _default = False
 
     def __init__(self, mode: bool = True):
         super().__init__(mode)

@@ -61,7 +61,14 @@ def _prepare(op: str, *operands):
 
 
 def _binary(fn_cls, op: str, a, b):
-    a, b = _prepare(op, a, b)
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        pass  # the common case: nothing to promote
+    elif isinstance(a, Tensor) and type(b) in _SCALARS and a.data.dtype.kind == "f":
+        b = const(a, a.device.xp.asarray(b, dtype=a.data.dtype))  # 2.0 never upcasts a float
+    elif isinstance(b, Tensor) and type(a) in _SCALARS and b.data.dtype.kind == "f":
+        a = const(b, b.device.xp.asarray(a, dtype=b.data.dtype))
+    else:
+        a, b = _prepare(op, a, b)
     try:
         return fn_cls.apply(a, b)
     except ValueError:
@@ -70,6 +77,9 @@ def _binary(fn_cls, op: str, a, b):
                 f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together"
             ) from None
         raise
+
+
+_SCALARS = (int, float)
 
 
 def _broadcast_fails(s1, s2) -> bool:
