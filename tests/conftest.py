@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 import numpy as np
 import pytest
 
@@ -21,9 +24,26 @@ def torch():
     return pytest.importorskip("torch")
 
 
-# The devices the device-parametrized tests run on. "cpu" always; the backend work adds the
-# strict CuPy stand-in ("fakecuda", tests/fakecuda.py) and "cuda" where a real GPU is present.
-DEVICES = ["cpu"]
+# The devices the device-parametrized tests run on: "cpu" always; the strict CuPy stand-in
+# ("fakecuda", tests/fakecuda.py, registered here and only in the tests), so that a host
+# round trip or a NumPy-only call in an op fails without a GPU; "cuda" where CuPy and a GPU
+# are present.
+sys.path.insert(0, os.path.dirname(__file__))
+import fakecuda  # noqa: E402
+
+fakecuda.register()
+CUDA_AVAILABLE = tn.cuda.is_available()
+DEVICES = ["cpu", "fakecuda"] + (["cuda"] if CUDA_AVAILABLE else [])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `gpu` need CuPy and a real GPU: skip them, saying why, when absent."""
+    if CUDA_AVAILABLE:
+        return
+    skip = pytest.mark.skip(reason=f"needs CuPy and a CUDA GPU: {tn.cuda.unavailable_reason()}")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
 
 
 @pytest.fixture(params=DEVICES)

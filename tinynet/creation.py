@@ -86,6 +86,8 @@ def randint(low, high=None, size=(), dtype=None, device=None, requires_grad=Fals
     """Integers in [low, high), int64 by default; `randint(10, (3,))` as torch."""
     if high is None:
         low, high = 0, low
+    elif isinstance(high, (tuple, list)):  # randint(high, size), torch's short form
+        low, high, size = 0, low, high
     shape = _shape((size,))
     return _new(
         lambda d, dt: generator(d).integers(low, high, size=shape).astype(dt),
@@ -132,3 +134,25 @@ def from_numpy(a: np.ndarray) -> Tensor:
     if a.dtype != dt.np:
         raise TypeError(f"from_numpy: dtype {a.dtype} is not supported; use tn.tensor to convert")
     return Tensor._make(a, as_device("cpu"), False, None)
+
+
+def from_dlpack(x) -> Tensor:
+    """A tensor sharing memory with any DLPack producer: a NumPy or CuPy array, a torch tensor.
+
+    Zero-copy: writes through either side are seen by the other. CPU memory gives a
+    "cpu" tensor, CUDA memory a "cuda:N" tensor (needs CuPy). A tinynet Tensor gives
+    a detached tensor on the same data. The result does not require grad.
+
+    Example: `t = tn.from_dlpack(torch_tensor)`; back with `torch.from_dlpack(t)`.
+    """
+    if isinstance(x, Tensor):
+        return x.detach()
+    from .backend import from_dlpack as _from_dlpack
+
+    arr, dev = _from_dlpack(x)
+    if arr.dtype not in {d.np for d in dtypes.ALL}:
+        raise TypeError(
+            f"from_dlpack: dtype {arr.dtype} is not supported (tinynet has "
+            f"{', '.join(d.name for d in dtypes.ALL)}); convert it before sharing"
+        )
+    return Tensor._make(arr, dev, False, None)

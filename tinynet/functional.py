@@ -7,7 +7,8 @@ from .ops.elementwise import (  # noqa: F401
 )
 from .ops.linalg import matmul  # noqa: F401
 from .ops.movement import (  # noqa: F401
-    clone, contiguous, expand, flatten, permute, reshape, squeeze, t, transpose, unsqueeze, view,
+    cat, chunk, clone, contiguous, expand, flatten, gather, getitem, pad, permute, reshape, split,
+    squeeze, stack, t, transpose, unsqueeze, view,
 )
 from .ops.reduce import (  # noqa: F401
     amax, amin, argmax, argmin, log_softmax, logsumexp, max, mean, min, softmax, std, sum, var,

@@ -153,6 +153,9 @@ class Tensor:
         return int(self.item())
 
     def __dlpack__(self, *args, **kwargs):
+        """Export the data zero-copy (`torch.from_dlpack(t)`, `np.from_dlpack(t)`)."""
+        if self.requires_grad:  # the consumer would silently drop the graph; torch refuses too
+            raise BufferError("__dlpack__: the tensor requires grad; export tensor.detach()")
         return self.data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
@@ -233,6 +236,12 @@ class Tensor:
             raise RuntimeError(
                 f"{op}: result of shape {result.shape} does not fit in place into {self.shape}"
             )
+        if op in _ARITH_INPLACE and not np.can_cast(result.dtype, self.data.dtype, "same_kind"):
+            # as torch: `int_tensor /= 2` must not silently truncate 0.5 to 0
+            raise RuntimeError(
+                f"{op}: the result type {dtypes.from_numpy_dtype(result.dtype)} can't be cast "
+                f"in place to the tensor's dtype {self.dtype}; use an out-of-place op"
+            )
         self.data[...] = result
         self._version += 1
         return self
@@ -267,14 +276,26 @@ class Tensor:
     def addcdiv_(self, t1, t2, value=1):
         return self._inplace("addcdiv_", lambda a, _: a + value * t1.data / t2.data)
 
+    # not `a * 0 + b`: that keeps NaN and Inf of the old values (NaN * 0 is NaN)
     def copy_(self, src):
-        return self._inplace("copy_", lambda a, b: a * 0 + b, src)
+        xp = self._device.xp
+
+        def fn(a, b):
+            b = xp.asarray(b)
+            try:
+                return xp.broadcast_to(b, a.shape)
+            except ValueError:
+                raise RuntimeError(
+                    f"copy_: a source of shape {b.shape} does not broadcast to {a.shape}"
+                ) from None
+
+        return self._inplace("copy_", fn, src)
 
     def zero_(self):
-        return self._inplace("zero_", lambda a, _: a * 0)
+        return self._inplace("zero_", lambda a, _: self._device.xp.zeros_like(a))
 
     def fill_(self, value):
-        return self._inplace("fill_", lambda a, _: a * 0 + value)
+        return self._inplace("fill_", lambda a, _: self._device.xp.full_like(a, value))
 
     def clamp_(self, min=None, max=None):
         xp = self._device.xp
@@ -297,11 +318,11 @@ class Tensor:
         )
 
     def __setitem__(self, index, value):
-        index = _ops.movement._index_arrays(index)
+        index = _ops.movement._plan(_ops.movement._index_arrays(index, self._device))
         self._check_inplace("__setitem__")
         if isinstance(value, Tensor):
             value = value.data
-        self.data[index] = value
+        index.assign(self.data, value)  # in two steps where torch and NumPy differ
         self._version += 1
 
     # ----- operators -----------------------------------------------------------------
@@ -554,6 +575,9 @@ class Tensor:
         return self.dtype.is_floating_point
 
 
+_ARITH_INPLACE = frozenset(("+=", "-=", "*=", "/=", "add_", "sub_", "mul_", "div_"))
+
+
 class _HookHandle:
     def __init__(self, hooks: list, hook):
         self._hooks, self._hook = hooks, hook
@@ -590,11 +614,16 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
                 dtype = dtypes.as_dtype(host.dtype)
         host = host.astype(dtype.np, copy=False)
         dev = device or as_device(None)
-        return dev.backend.from_host(np.ascontiguousarray(host), dev.index), dev
+        # asarray(order="C"), not ascontiguousarray: that one turns 0-d arrays into 1-d
+        return dev.backend.from_host(np.asarray(host, order="C"), dev.index), dev
     # a device array (CuPy): stay on its device unless asked otherwise
     src_dev = device_of(data)
     dev = device or src_dev
-    arr = data if dev == src_dev else dev.backend.from_host(src_dev.backend.to_host(data), dev.index)
+    if dev != src_dev:
+        data_on_dev = dev.backend.from_host(src_dev.backend.to_host(data), dev.index)
+    else:
+        data_on_dev = data
+    arr = data_on_dev
     arr = arr.copy() if arr is data else arr
     if dtype is not None:
         arr = arr.astype(dtype.np, copy=False)

@@ -34,6 +34,13 @@ def _grads_for(outputs, grad_outputs, op: str):
                 f"{op}: gradient has shape {tuple(g.shape)} but the output has shape "
                 f"{tuple(out.shape)}"
             )
+        if g.device != out.device:
+            raise RuntimeError(
+                f"{op}: gradient is on {g.device} but the output is on {out.device}; "
+                "move it with .to()"
+            )
+        if g.dtype != out.dtype:  # cast, as torch does, so .grad keeps the leaf's dtype
+            g = g.to(out.dtype)
         grads.append(g)
     return grads
 
@@ -77,7 +84,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(results)
 
 
+from . import functional  # noqa: E402  (uses grad above)
+from .tape import Tape, tape  # noqa: E402
+
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "detect_anomaly",
+    "is_grad_enabled", "detect_anomaly", "functional", "tape", "Tape",
 ]  # fmt: skip

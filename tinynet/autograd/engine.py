@@ -16,7 +16,7 @@ import itertools
 import traceback
 
 from .grad_mode import _state as _mode
-from .grad_mode import is_anomaly_enabled, set_grad_enabled
+from .grad_mode import check_anomaly, is_anomaly_enabled, set_grad_enabled
 
 _counter = itertools.count()
 
@@ -118,13 +118,14 @@ def attach(node: Node, inputs, out_data, out_device) -> None:
             else:
                 saved.append(item)
         node.saved = saved
-        if _OUTPUT in saved:
+        if any(item is _OUTPUT for item in saved):  # not `in`: == on arrays is elementwise
             node.out_data = out_data
     node.out_device = out_device
-    if node.observers:
-        node.out_data = out_data
-    if _mode.anomaly:
-        node.stack = traceback.extract_stack()[:-3]
+    if _mode.watch:  # a tape() records or detect_anomaly() is on: one flag test otherwise
+        for tape in _mode.tapes:
+            tape._record(node, inputs, out_data)
+        if _mode.anomaly:
+            node.stack = traceback.extract_stack()[:-1]
 
 
 def _topo(roots) -> list[Node]:
@@ -140,16 +141,6 @@ def _topo(roots) -> list[Node]:
         stack.extend(p for p in n.next if isinstance(p, Node) and id(p) not in seen)
     nodes.sort(key=lambda n: n.seq, reverse=True)
     return nodes
-
-
-def _check_anomaly(node: Node, grads) -> None:
-    for g in grads:
-        if g is not None and not bool(g.data.__abs__().max() < float("inf")):  # NaN or Inf
-            where = ""
-            if node.stack:
-                f = node.stack[-1]
-                where = f"\nIts forward ran at {f.filename}:{f.lineno} in {f.name}: {f.line}"
-            raise RuntimeError(f"Function {node.name}Backward returned NaN or Inf values.{where}")
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
@@ -189,8 +180,10 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             for hook in node.hooks:
                 new = hook(g)
                 g = new if new is not None else g
-            if node.retain is not None and node.retain() is not None:
-                node.retain().grad = g if create_graph else g.detach()
+            kept = node.retain() if node.retain is not None else None
+            if kept is not None:  # retain_grad(): a copy, accumulated across backwards as torch
+                kg = g if create_graph else type(g)._make(g.data.copy(), g.device, False, None)
+                kept.grad = kg if kept.grad is None else kept.grad + kg
             if id(node) in wanted_nodes:
                 results[wanted_nodes[id(node)]] = g
             if node.saved is None:
@@ -204,7 +197,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     f"{len(node.next)} inputs"
                 )
             if anomaly:
-                _check_anomaly(node, outs)
+                check_anomaly(node, outs)
             for obs in node.observers:
                 obs(node, g, outs)
             for target, dx, shape in zip(node.next, outs, node.input_shapes):
@@ -228,7 +221,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             elif create_graph:
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
             elif leaf.grad is None:  # a copy: g may alias another tensor's gradient
-                leaf.grad = type(leaf)._make(g.data.copy(), g.device, False, None)
+                leaf.grad = type(g)._make(g.data.copy(), g.device, False, None)  # not a Parameter
             elif leaf.grad.requires_grad:
                 leaf.grad = (leaf.grad + g).detach()
             else:  # in place, as torch does, so .grad keeps its identity

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import functools
+import os
 import threading
+import traceback
+
 
 class _State(threading.local):
     enabled = True  # class defaults: every new thread starts with grad on, anomaly off
     anomaly = False
+    tapes: tuple = ()  # the tape() recorders active in this thread (autograd/tape.py)
+    watch = False  # anomaly or tapes: the one flag the engine tests per recorded node
+
+
+def _update_watch() -> None:
+    _state.watch = _state.anomaly or bool(_state.tapes)
 
 
 _state = _State()
@@ -76,9 +85,58 @@ class enable_grad(set_grad_enabled):
 
 
 class detect_anomaly(_Mode):
-    """In backward, name the first op whose gradient has NaN or Inf and where its forward ran."""
+    """In backward, name the first op whose gradient has NaN or Inf and where its forward ran.
+
+    Forward records each node's Python stack (slow: for debugging only); backward
+    raises RuntimeError at the first op whose backward produced a NaN/Inf, with the
+    user's line that ran its forward. A context manager and a decorator::
+
+        with tn.autograd.detect_anomaly():
+            loss = model(x).sum()
+            loss.backward()
+    """
 
     _attr = "anomaly"
 
     def __init__(self, mode: bool = True):
         super().__init__(mode)
+
+    def __enter__(self):
+        super().__enter__()
+        _update_watch()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        _update_watch()
+
+
+_PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def check_anomaly(node, grads) -> None:
+    """Raise if `node`'s backward produced NaN/Inf, naming the op and where its forward ran."""
+    for i, g in enumerate(grads):
+        if g is None:
+            continue
+        xp = g.device.xp
+        if g.device.backend.to_host(xp.isfinite(g.data).all()):
+            continue
+        what = "NaN" if g.device.backend.to_host(xp.isnan(g.data).any()) else "Inf"
+        msg = (
+            f"detect_anomaly: the backward of {node.name} (node #{node.seq}) produced {what} "
+            f"in the gradient of its input {i} (shape {tuple(g.shape)})."
+        )
+        # the user's line: the innermost frame outside the tinynet package
+        stack = node.stack or ()
+        user = [i for i, f in enumerate(stack) if not os.path.abspath(f.filename).startswith(_PKG)]
+        if user:
+            f = stack[user[-1]]
+            msg += (
+                f"\nIts forward ran at {f.filename}:{f.lineno}, in {f.name}:\n    {f.line}\n"
+                "Forward traceback (most recent call last):\n"
+                + "".join(traceback.format_list(stack[: user[-1] + 1])).rstrip()
+            )
+        else:
+            msg += "\nRun the forward pass under detect_anomaly() too to see where it ran."
+        raise RuntimeError(msg)

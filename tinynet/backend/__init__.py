@@ -1,12 +1,31 @@
 """Devices and the backend seam: a device names an array namespace and a few kernels.
 
-"cpu" is NumPy (backend/cpu.py); "cuda[:N]" is CuPy (backend/cuda.py, imported
-lazily). This package is the only code in tinynet that knows about CuPy. Tests
+"cpu" is NumPy (backend/cpu.py); "cuda[:N]" is CuPy (backend/cuda.py, which imports
+CuPy lazily). This package is the only code in tinynet that knows about CuPy. Tests
 register a strict stand-in with `register_backend`.
+
+A backend is a module with:
+
+    name                  its device type ("cpu", "cuda", ...)
+    xp                    the array namespace (numpy, cupy)
+    is_array(a)           is `a` one of its arrays
+    from_host(a, index)   copy a NumPy array onto device `index`
+    to_host(a)            a NumPy array with the data of `a` (a copy off the CPU)
+    scatter_add(t, i, v)  t[i] += v with repeated indices adding up
+    strided_view(a, shape, strides)   a read-only view with byte strides
+    generator(seed)       a random generator with NumPy's Generator methods
+    synchronize(index)    wait for queued work on device `index`
+    erf(a)                the error function
+
+and optionally `check_device(index)` (raise RuntimeError for a device that cannot be
+used), `array_device_index(a)`, `device_count()`, `is_available()`,
+`dlpack_device_type` with `from_dlpack(x)`, `device_context(index)`,
+`unavailable_reason()`, `diagnose()`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import threading
@@ -15,23 +34,54 @@ from types import ModuleType
 
 from . import cpu
 
-# type name -> module path, or a loaded module. Modules provide: name, xp, is_array,
-# from_host, to_host, scatter_add, strided_view, generator, synchronize.
+# type name -> module path (imported on first use), or a loaded module
 _BACKENDS: dict[str, str | ModuleType] = {"cpu": cpu, "cuda": "tinynet.backend.cuda"}
+# DLPack device types (dlpack.h) of the backends tinynet ships, known before they load
+_DLPACK_TYPES = {1: "cpu", 2: "cuda"}
 _lock = threading.Lock()
 
 
+REQUIRED = ("name", "xp", "is_array", "from_host", "to_host", "scatter_add", "strided_view",
+            "generator", "synchronize", "erf")  # fmt: skip
+
+
 def register_backend(type_name: str, module: ModuleType) -> None:
-    """Make `module` available as device type `type_name` (used by tests' stand-in)."""
+    """Make `module` available as device type `type_name` (used by the tests' stand-in).
+
+    `module` provides the functions listed in this package's docstring (`REQUIRED`).
+    """
+    missing = [a for a in REQUIRED if not hasattr(module, a)]
+    if missing:
+        raise TypeError(f"register_backend: {type_name!r} lacks {', '.join(missing)}")
+    if ":" in type_name or type_name in ("cpu", "cuda"):
+        raise ValueError(f"register_backend: {type_name!r} is not a free device type name")
     _BACKENDS[type_name] = module
     _DEVICES.clear()
+    _generators.clear()
+
+
+def unregister_backend(type_name: str) -> None:
+    """Forget a device type added with `register_backend` (tinynet's own stay)."""
+    if type_name in ("cpu", "cuda"):
+        raise ValueError(f"unregister_backend: {type_name!r} is built in")
+    _BACKENDS.pop(type_name, None)
+    _DEVICES.clear()
+    _generators.clear()
+    if _default_device[0] is not None and _default_device[0].type == type_name:
+        _default_device[0] = None
+
+
+def backend_types() -> list[str]:
+    """The device types tinynet knows (loaded or not)."""
+    return list(_BACKENDS)
 
 
 def _load(type_name: str) -> ModuleType:
     mod = _BACKENDS.get(type_name)
     if mod is None:
         raise RuntimeError(
-            f"unknown device type {type_name!r}; known: {sorted(_BACKENDS)}"
+            f"unknown device type {type_name!r}; expected one of {', '.join(_BACKENDS)} "
+            "(e.g. 'cpu', 'cuda', 'cuda:1')"
         )
     if isinstance(mod, str):
         with _lock:
@@ -42,8 +92,26 @@ def _load(type_name: str) -> ModuleType:
     return mod
 
 
+def _parse(spec: str) -> tuple[str, int | None]:
+    """'cuda:1' -> ('cuda', 1); 'cuda' -> ('cuda', 0); 'cpu' -> ('cpu', None)."""
+    type_name, colon, idx = spec.strip().partition(":")
+    if colon and not idx.isdigit():
+        raise ValueError(
+            f"device: bad device index in {spec!r}; expected a form like 'cuda' or 'cuda:0'"
+        )
+    index = int(idx) if idx else None
+    if type_name != "cpu" and index is None:
+        index = 0
+    return type_name, index
+
+
 class Device:
-    """A device: a type ("cpu", "cuda", ...) and an index for multi-device types."""
+    """A device: a type ("cpu", "cuda", ...) and an index for multi-device types.
+
+    `.xp` is its array namespace (numpy or cupy) and `.backend` its backend module.
+    Constructing one checks that the device can be used: `Device("cuda", 0)`
+    raises RuntimeError when CuPy or the GPU is missing, saying how to fix it.
+    """
 
     __slots__ = ("type", "index", "backend", "xp")
 
@@ -51,9 +119,9 @@ class Device:
         self.type = type_name
         self.index = index
         self.backend = _load(type_name)
-        self.xp = self.backend.xp
         if hasattr(self.backend, "check_device"):
             self.backend.check_device(index or 0)
+        self.xp = self.backend.xp
 
     def __repr__(self) -> str:
         if self.index is None:
@@ -65,7 +133,11 @@ class Device:
 
     def __eq__(self, other) -> bool:
         if isinstance(other, str):
-            other = device(other)
+            try:  # parse only: comparing with "cuda" must not need a GPU
+                type_name, index = _parse(other)
+            except ValueError:
+                return False
+            return self.type == type_name and (self.index or 0) == (index or 0)
         return (
             isinstance(other, Device)
             and self.type == other.type
@@ -75,12 +147,23 @@ class Device:
     def __hash__(self) -> int:
         return hash((self.type, self.index or 0))
 
+    def __reduce__(self):  # copy/deepcopy keep the cached instance
+        return (device, (str(self),))
+
 
 _DEVICES: dict[str, Device] = {}
 
 
 def device(spec=None) -> Device:
-    """`device("cpu")`, `device("cuda")`, `device("cuda:1")`; a Device passes through."""
+    """`device("cpu")`, `device("cuda")`, `device("cuda:1")`; a Device passes through.
+
+    With no argument, the default device (see `set_default_device`).
+
+    Raises:
+        RuntimeError: for an unknown device type, or a device that cannot be used here
+            (for "cuda": CuPy not installed, or no GPU), with what to do about it.
+        ValueError: for a malformed index ("cuda:x").
+    """
     if spec is None:
         return get_default_device()
     if isinstance(spec, Device):
@@ -89,13 +172,7 @@ def device(spec=None) -> Device:
         raise TypeError(f"device: expected a string like 'cpu' or 'cuda:0', got {spec!r}")
     dev = _DEVICES.get(spec)
     if dev is None:
-        type_name, _, idx = spec.partition(":")
-        if idx and not idx.isdigit():
-            raise ValueError(f"device: bad device index in {spec!r}")
-        index = int(idx) if idx else None
-        if type_name != "cpu" and index is None:
-            index = 0
-        dev = Device(type_name, index)
+        dev = Device(*_parse(spec))
         _DEVICES[spec] = dev
     return dev
 
@@ -104,6 +181,8 @@ def device_of(array) -> Device:
     """The device an array lives on, asking each loaded backend."""
     if cpu.is_array(array):
         return device("cpu")
+    if type(array).__module__.partition(".")[0] == "cupy":
+        _load("cuda")  # a CuPy array made outside tinynet: load its backend now
     for type_name, mod in list(_BACKENDS.items()):
         if not isinstance(mod, str) and type_name != "cpu" and mod.is_array(array):
             idx = mod.array_device_index(array) if hasattr(mod, "array_device_index") else 0
@@ -111,34 +190,144 @@ def device_of(array) -> Device:
     raise TypeError(f"not an array tinynet knows: {type(array).__name__}")
 
 
+# ----- the default device -------------------------------------------------------------------
+
 _default_device: list[Device | None] = [None]
 
 
 def get_default_device() -> Device:
+    """Where factories put new tensors: `set_default_device`'s, else $TINYNET_DEVICE, else cpu."""
     dev = _default_device[0]
     if dev is None:
-        dev = device(os.environ.get("TINYNET_DEVICE", "cpu") or "cpu")
+        spec = os.environ.get("TINYNET_DEVICE", "").strip() or "cpu"
+        try:
+            dev = device(spec)
+        except (RuntimeError, ValueError) as e:
+            raise type(e)(f"TINYNET_DEVICE={spec!r}: {e}") from None
         _default_device[0] = dev
     return dev
 
 
 def set_default_device(spec) -> None:
-    """Where factories put new tensors when no `device=` is given."""
-    _default_device[0] = device(spec)
+    """Where factories put new tensors when no `device=` is given.
 
+    `None` forgets the setting: the next lookup reads $TINYNET_DEVICE again (or "cpu").
+    """
+    _default_device[0] = None if spec is None else device(spec)
+
+
+# ----- availability, synchronisation, device context ------------------------------------------
+
+
+def _loaded(type_name: str) -> ModuleType | None:
+    try:
+        return _load(type_name)
+    except (ImportError, RuntimeError):
+        return None
+
+
+def is_available(type_name: str = "cuda") -> bool:
+    """Whether devices of `type_name` can be used here (never raises)."""
+    mod = _loaded(type_name)
+    if mod is None:
+        return False
+    try:
+        return bool(mod.is_available()) if hasattr(mod, "is_available") else True
+    except Exception:  # a broken driver or library reads as "not available"
+        return False
+
+
+def unavailable_reason(type_name: str = "cuda") -> str | None:
+    """Why `type_name` devices cannot be used (None when they can), with the fix."""
+    if is_available(type_name):
+        return None
+    mod = _loaded(type_name)
+    if mod is not None and hasattr(mod, "unavailable_reason"):
+        return mod.unavailable_reason()
+    return f"device type {type_name!r} is not available"
+
+
+def device_count(type_name: str = "cuda") -> int:
+    """How many devices of `type_name` can be used (0 when none; never raises)."""
+    if not is_available(type_name):
+        return 0
+    mod = _load(type_name)
+    return int(mod.device_count()) if hasattr(mod, "device_count") else 1
+
+
+def available_devices() -> list[Device]:
+    """Every device usable here: cpu, then each index of each other available type."""
+    out = [device("cpu")]
+    for type_name in list(_BACKENDS):
+        if type_name != "cpu":
+            out.extend(device(f"{type_name}:{i}") for i in range(device_count(type_name)))
+    return out
+
+
+def synchronize(dev=None) -> None:
+    """Wait until the work queued on `dev` (default: the default device) has finished."""
+    dev = device(dev)
+    dev.backend.synchronize(dev.index)
+
+
+def device_context(dev):
+    """A context in which `dev` is its backend's current device (CuPy launches there)."""
+    dev = device(dev)
+    if hasattr(dev.backend, "device_context"):
+        return dev.backend.device_context(dev.index or 0)
+    return contextlib.nullcontext()
+
+
+def diagnose(type_name: str = "cuda") -> dict | None:
+    """What the backend knows about its installation (versions, faults), or None."""
+    mod = _loaded(type_name)
+    return mod.diagnose() if mod is not None and hasattr(mod, "diagnose") else None
+
+
+# ----- DLPack -------------------------------------------------------------------------------
+
+
+def from_dlpack(x):
+    """The array behind any DLPack producer, zero-copy, and its Device: `(array, device)`."""
+    if not hasattr(x, "__dlpack_device__") or not hasattr(x, "__dlpack__"):
+        raise TypeError(
+            f"from_dlpack: expected an object with __dlpack__ (a NumPy or CuPy array, a torch "
+            f"tensor, ...), got {type(x).__name__}"
+        )
+    dev_type, dev_id = (int(v) for v in x.__dlpack_device__())
+    type_name = _DLPACK_TYPES.get(dev_type)
+    if type_name is None:
+        for name, mod in list(_BACKENDS.items()):
+            if not isinstance(mod, str) and getattr(mod, "dlpack_device_type", None) == dev_type:
+                type_name = name
+    if type_name is None:
+        raise RuntimeError(
+            f"from_dlpack: the producer's memory is on DLPack device type {dev_type}, which no "
+            "tinynet backend reads (CPU is 1, CUDA 2); copy it to the host first"
+        )
+    dev = device("cpu") if type_name == "cpu" else device(f"{type_name}:{dev_id}")
+    return dev.backend.from_dlpack(x), dev
+
+
+# ----- random generators ----------------------------------------------------------------------
 
 _generators: dict[Device, object] = {}
 _seed: list[int | None] = [None]
 
 
 def generator(dev: Device):
-    """The random generator of a device (NumPy's Generator API), seeded by `manual_seed`."""
+    """The random generator of a device (NumPy's Generator API), seeded by `manual_seed`.
+
+    Each device draws its own stream from the one seed, so the same seed gives the
+    same numbers on a device every run, but not the same numbers on two devices.
+    """
     gen = _generators.get(dev)
     if gen is None:
         seed = _seed[0]
         if seed is not None:  # each device gets its own stream from the same seed
             seed = [seed, dev.index or 0, zlib.crc32(dev.type.encode())]
-        gen = dev.backend.generator(seed)
+        with device_context(dev):  # CuPy allocates the generator's state on the device
+            gen = dev.backend.generator(seed)
         _generators[dev] = gen
     return gen
 

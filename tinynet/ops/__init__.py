@@ -5,12 +5,12 @@ one generic test checks each op's gradient and its parity with PyTorch.
 """
 
 from .broadcast import unbroadcast
-from .elementwise import *  # noqa: F403
-from .reduce import *  # noqa: F403
-from .movement import *  # noqa: F403
-from .linalg import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .elementwise import *  # noqa: F403
+from .linalg import *  # noqa: F403
+from .movement import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .reduce import *  # noqa: F403
 from .registry import REGISTRY, Sample, register
 
 __all__ = ["REGISTRY", "Sample", "register", "unbroadcast"]

@@ -1,3 +1,707 @@
-"""placeholder"""
+"""Convolution: conv2d, conv_transpose2d and the conv weight-gradient op (im2col + GEMM).
 
-__all__: list[str] = []
+The three Functions are each other's gradients (docs/conv2d.md derives them):
+
+    y  = conv2d(x, w)                      forward: im2col view of x, one GEMM per group
+    dx = conv_transpose2d(dy, w)           GEMM, then col2im over the kH*kW kernel taps
+    dw = conv2d_weight(x, dy)              one GEMM of dy with the same column matrix
+    db = dy.sum((0, 2, 3))
+
+Because conv_transpose2d and conv2d_weight are registered Functions whose own
+backward is written with these three, every derivative order works.
+
+Layout is NCHW; weights are (F, C // groups, kH, kW) as in PyTorch. Inside the
+ops, padding is always four numbers (top, bottom, left, right), so the
+asymmetric padding of padding="same" with an even kernel needs no special case.
+The column matrix is built block by block (a few images at a time, `BLOCK_BYTES`
+each), so its memory stays bounded and each block is still in cache when the
+GEMM reads it; a batch whose columns fit in one block is one GEMM. With stride 1
+the columns use a "wide" layout (`_Cols`): each row is one contiguous run of the
+padded input, and the output is a view that skips the few padding columns. A
+depthwise conv with stride 1 gets its input gradient as the same depthwise conv
+with the kernel flipped (the same numbers; col2im is 3x slower there).
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, NamedTuple
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from .registry import Sample, register
+
+__all__ = ["conv2d", "conv_transpose2d", "conv2d_weight", "conv2d_input"]
+
+Array = Any
+
+#: Bytes of column matrix built per block on devices that do not set their own
+#: `conv_block_bytes` (a GPU wants one big block: it has no small cache to fit).
+BLOCK_BYTES = 2 << 20
+
+
+class ConvSpec(NamedTuple):
+    """Everything but the tensors: stride, padding (top, bottom, left, right), dilation, groups."""
+
+    stride: tuple[int, int]
+    padding: tuple[int, int, int, int]
+    dilation: tuple[int, int]
+    groups: int
+
+    def out_hw(self, H: int, W: int, kH: int, kW: int) -> tuple[int, int]:
+        """Output size: (H + pad - dH * (kH - 1) - 1) // sH + 1, and the same for W."""
+        (sH, sW), (pt, pb, pl, pr), (dH, dW) = self.stride, self.padding, self.dilation
+        oH = (H + pt + pb - dH * (kH - 1) - 1) // sH + 1
+        return oH, (W + pl + pr - dW * (kW - 1) - 1) // sW + 1
+
+
+# ----- kernels on arrays (shared by the three Functions) -------------------------------------
+
+
+def _pad(xp, x: Array, padding: tuple[int, int, int, int], value: float = 0.0) -> Array:
+    """x with `value` around H and W (x itself when there is no padding).
+
+    A negative bottom/right amount crops instead: the adjoint of a conv_transpose2d whose
+    output_padding reaches a whole stride (possible when dilation > stride) needs it.
+    """
+    pt, pb, pl, pr = padding
+    if pb < 0 or pr < 0:
+        x = x[:, :, : x.shape[2] + min(pb, 0), : x.shape[3] + min(pr, 0)]
+        pb, pr = max(pb, 0), max(pr, 0)
+    if not (pt or pb or pl or pr):
+        return x
+    N, C, H, W = x.shape
+    out = xp.full((N, C, H + pt + pb, W + pl + pr), value, dtype=x.dtype)
+    out[:, :, pt : pt + H, pl : pl + W] = x
+    return out
+
+
+class _Cols(NamedTuple):
+    """The layout of the column matrix: K rows (c, i, j) by L columns per image and group.
+
+    Stride 1 uses the "wide" layout: column y*pitch + x for output pixel (y, x), where
+    pitch is the padded input width Wp. Then row (c, i, j) of one image is a single
+    contiguous run of the padded input, starting at i*dH*Wp + j*dW, and building
+    the matrix copies long runs instead of oW-long pieces (about 3x faster). The
+    Wp - oW columns past each output row are padding: the GEMM computes them and
+    the result is read at [..., :oW]. Other strides use pitch = oW (no waste).
+    """
+
+    K: int  # rows: Cg * kH * kW
+    L: int  # columns: (oH - 1) * pitch + oW
+    pitch: int  # distance between output rows in the columns
+    oH: int
+    oW: int
+    wide: bool
+
+
+def _cols_layout(x_shape: tuple, w_shape: tuple, spec: ConvSpec) -> _Cols:
+    _, _, H, W = x_shape
+    _, Cg, kH, kW = w_shape
+    oH, oW = spec.out_hw(H, W, kH, kW)
+    wide = spec.stride == (1, 1)
+    pitch = W + spec.padding[2] + spec.padding[3] if wide else oW
+    return _Cols(Cg * kH * kW, (oH - 1) * pitch + oW, pitch, oH, oW, wide)
+
+
+def _windows(backend, a: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols):
+    """A strided view (no copy) of the padded input: the column matrix of every image.
+
+    v[n, g, c, i, j, y, x] = a[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW], shape
+    (N, groups, Cg, kH, kW, oH, oW): for each output pixel (y, x), (c, i, j) runs
+    over its receptive field. In the wide layout the last two axes are one,
+    v[n, g, c, i, j, q] = a_flat[n, g*Cg + c, i*dH*Wp + j*dW + q], q < L.
+    """
+    N, C = a.shape[:2]
+    _, Cg, kH, kW = w_shape
+    G = C // Cg
+    (sH, sW), (dH, dW) = spec.stride, spec.dilation
+    sn, sc, sh, sw = a.strides
+    if lay.wide:
+        shape = (N, G, Cg, kH, kW, lay.L)
+        strides = (sn, sc * Cg, sc, sh * dH, sw * dW, sw)
+    else:
+        shape = (N, G, Cg, kH, kW, lay.oH, lay.oW)
+        strides = (sn, sc * Cg, sc, sh * dH, sw * dW, sh * sH, sw * sW)
+    return backend.strided_view(a, shape, strides)
+
+
+def _block(device, N: int, per_image_bytes: int) -> int:
+    """How many images go in one block of columns."""
+    budget = getattr(device.backend, "conv_block_bytes", BLOCK_BYTES)
+    return max(1, min(N, budget // max(per_image_bytes, 1)))
+
+
+def _column_blocks(device, x: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols):
+    """Yield (i, j, cols): the column matrix of images i:j, shape (j-i, G, K, L)."""
+    xp = device.xp
+    N, C = x.shape[:2]
+    G = spec.groups
+    _, Cg, kH, kW = w_shape
+    if (kH, kW) == (1, 1) and spec.stride == (1, 1) and not any(spec.padding):
+        yield 0, N, x.reshape(N, G, lay.K, lay.L)  # 1x1: the input already is the matrix
+        return
+    xpad = _pad(xp, x, spec.padding)
+    if lay.wide and xpad.strides[2:] != (xpad.shape[3] * xpad.itemsize, xpad.itemsize):
+        xpad = xp.ascontiguousarray(xpad)  # the wide view reads each plane as one run
+    view = _windows(device.backend, xpad, w_shape, spec, lay)
+    nb = _block(device, N, G * lay.K * lay.L * x.itemsize)
+    buf = xp.empty((nb,) + view.shape[1:], dtype=x.dtype)
+    for i in range(0, N, nb):  # blocks of images, sized in bytes (one block when they fit)
+        j = min(N, i + nb)
+        cols = buf[: j - i]
+        cols[...] = view[i:j]
+        yield i, j, cols.reshape(j - i, G, lay.K, lay.L)
+
+
+def _conv_forward(device, x: Array, w: Array, spec: ConvSpec) -> Array:
+    """y[n, g, f] = w[g, f] @ cols[n, g]: one GEMM per group (batched over a block of images)."""
+    xp = device.xp
+    N = x.shape[0]
+    F = w.shape[0]
+    G = spec.groups
+    lay = _cols_layout(x.shape, w.shape, spec)
+    wg = xp.ascontiguousarray(w.reshape(G, F // G, lay.K))  # BLAS needs positive strides
+    y = xp.empty((N, G, F // G, lay.oH * lay.pitch), dtype=x.dtype)
+    for i, j, cols in _column_blocks(device, x, w.shape, spec, lay):
+        xp.matmul(wg, cols, out=y[i:j, :, :, : lay.L])
+    return y.reshape(N, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
+
+
+def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) -> Array:
+    """dw[g, f] = sum_n dy[n, g, f] @ cols[n, g]^T: dy against the forward's column matrix."""
+    xp = device.xp
+    F = w_shape[0]
+    G = spec.groups
+    lay = _cols_layout(x.shape, w_shape, spec)
+    dw = xp.zeros((G, F // G, lay.K), dtype=x.dtype)
+    dyb = None
+    for i, j, cols in _column_blocks(device, x, w_shape, spec, lay):
+        if lay.pitch == lay.oW:
+            d = dy[i:j].reshape(j - i, G, F // G, lay.L)
+        else:  # wide columns: dy laid out the same way, zero in the columns past each row
+            if dyb is None:
+                dyb = xp.zeros((j - i, F, lay.oH, lay.pitch), dtype=dy.dtype)
+            d = dyb[: j - i]
+            d[:, :, :, : lay.oW] = dy[i:j]
+            d = d.reshape(j - i, G, F // G, lay.oH * lay.pitch)[:, :, :, : lay.L]
+        dw += xp.matmul(d, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    return dw.reshape(w_shape)
+
+
+def _times_w(xp, wT: Array, d: Array, out: Array) -> Array:
+    """out = wT @ d, (G, K, Fg) @ (m, G, Fg, L): the columns of the input gradient.
+
+    With one filter per group (depthwise) the product is an outer product: a broadcast
+    multiply does it in one pass, where a GEMM call per (image, group) would crawl.
+    """
+    if wT.shape[2] == 1:
+        return xp.multiply(wT, d, out=out)
+    return xp.matmul(wT, d, out=out)
+
+
+def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Array:
+    """dx = col2im(w^T @ dy): the adjoint of the forward (= conv_transpose2d(dy, w)).
+
+    The GEMM gives, for every output pixel, the gradient of its whole receptive
+    field (the columns); col2im adds them back onto the input, one strided slice
+    per kernel tap (i, j), so the Python loop runs kH*kW times whatever the image size.
+    """
+    xp = device.xp
+    N, F, oH, oW = dy.shape
+    _, Cg, kH, kW = w.shape
+    G = spec.groups
+    C, K, Fg = Cg * G, Cg * kH * kW, F // G
+    H, W = x_hw
+    (sH, sW), (pt, pb, pl, pr), (dH, dW) = spec.stride, spec.padding, spec.dilation
+    # rows and columns of the padded input (cropping bottom/right padding may not reach H, W)
+    Hp, Wp = max(H + pt + pb, pt + H), max(W + pl + pr, pl + W)
+    if (sH, sW) == (1, 1) and Cg == 1 and Fg == 1 and pt <= dH * (kH - 1) and pl <= dW * (kW - 1):
+        # Depthwise, stride 1: the adjoint is the same depthwise conv with the kernel flipped,
+        # over dy padded by d*(k-1) - p. Its columns are copies of dy (fast); col2im's would
+        # be kH*kW products per pixel followed by kH*kW passes of adds (measured 3x slower).
+        pads = (dH * (kH - 1) - pt, H - oH + pt, dW * (kW - 1) - pl, W - oW + pl)
+        flip = ConvSpec((1, 1), pads, (dH, dW), G)
+        return _conv_forward(device, dy, w[:, :, ::-1, ::-1], flip)
+    wT = xp.ascontiguousarray(w.reshape(G, Fg, K)).transpose(0, 2, 1)  # (G, K, Fg)
+    if (sH, sW) == (1, 1):
+        # Stride 1: compute the columns at the padded width Wp (dy gets Wp - oW zero columns),
+        # so that tap (i, j) adds ONE contiguous run of oH*Wp numbers per channel, starting at
+        # i*dH*Wp + j*dW of the flattened padded input: long, fast adds instead of short rows.
+        L = oH * Wp
+        out = xp.zeros((N, C, Hp + 1, Wp), dtype=dy.dtype)  # one spare row for the last tap
+        flat = out.reshape(N, C, (Hp + 1) * Wp)
+        nb = _block(device, N, G * K * L * dy.itemsize)
+        wide = xp.zeros((nb, F, oH, Wp), dtype=dy.dtype)
+        buf = xp.empty((nb, G, K, L), dtype=dy.dtype)
+        for b0 in range(0, N, nb):
+            b1 = min(N, b0 + nb)
+            m = b1 - b0
+            wide[:m, :, :, :oW] = dy[b0:b1]
+            cols = _times_w(xp, wT, wide[:m].reshape(m, G, Fg, L), buf[:m])
+            cols = cols.reshape(m, C, kH, kW, L)
+            dst = flat[b0:b1]
+            for i in range(kH):
+                for j in range(kW):
+                    o = i * dH * Wp + j * dW
+                    dst[:, :, o : o + L] += cols[:, :, i, j]
+    else:
+        out = xp.zeros((N, C, Hp, Wp), dtype=dy.dtype)
+        P = oH * oW
+        nb = _block(device, N, G * K * P * dy.itemsize)
+        buf = xp.empty((nb, G, K, P), dtype=dy.dtype)
+        dy4 = dy.reshape(N, G, Fg, P)
+        for b0 in range(0, N, nb):
+            b1 = min(N, b0 + nb)
+            cols = _times_w(xp, wT, dy4[b0:b1], buf[: b1 - b0])
+            cols = cols.reshape(b1 - b0, C, kH, kW, oH, oW)
+            dst = out[b0:b1]
+            for i in range(kH):
+                for j in range(kW):
+                    rows = slice(i * dH, i * dH + sH * (oH - 1) + 1, sH)
+                    cols_ = slice(j * dW, j * dW + sW * (oW - 1) + 1, sW)
+                    dst[:, :, rows, cols_] += cols[:, :, i, j]
+    return out[:, :, pt : pt + H, pl : pl + W]  # a view: cropping needs no copy
+
+
+def _add_bias(y: Array, b: Array | None) -> Array:
+    if b is not None:
+        y += b.reshape(1, -1, 1, 1)
+    return y
+
+
+# ----- the Functions -----------------------------------------------------------------------
+
+
+def _f(torch):
+    return torch.nn.functional
+
+
+def _torch_conv2d(torch, x, w, b=None, **kw):
+    import warnings
+
+    with warnings.catch_warnings():  # "same" with an even kernel: torch warns that it pads a copy
+        warnings.simplefilter("ignore")
+        return torch.nn.functional.conv2d(x, w, b, **kw)
+
+
+@register
+class Conv2d(Function):
+    """y[n, f] = sum_c correlate(pad(x)[n, c], w[f, c], stride, dilation) + b[f]   (per group)
+    dx = conv_transpose2d(grad, w);  dw = conv2d_weight(x, grad);  db = grad.sum((0, 2, 3))
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, spec):
+        ctx.save_for_backward(x, w)
+        ctx.spec = spec
+        return _add_bias(_conv_forward(ctx.device, x, w, spec), b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = ConvTranspose2d.apply(grad, w, None, ctx.spec, x.shape[2:]) if need[0] else None
+        dw = Conv2dWeightGrad.apply(x, grad, w.shape, ctx.spec) if need[1] else None
+        db = grad.sum(dim=(0, 2, 3)) if need[2] else None
+        return dx, dw, db, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((2, 3, 6, 6), (4, 3, 3, 3), (4,)), _torch_conv2d, conv2d, name="3x3+bias"),
+            Sample(((1, 2, 7, 5), (3, 2, 2, 3)), _torch_conv2d, conv2d,
+                   kwargs={"stride": 2, "padding": (1, 0)}, name="stride2-pad(1,0)-2x3"),
+            Sample(((2, 4, 6, 6), (4, 2, 3, 3), (4,)), _torch_conv2d, conv2d,
+                   kwargs={"groups": 2, "dilation": 2, "padding": 2}, name="groups2-dil2"),
+            Sample(((1, 3, 5, 5), (3, 1, 3, 3)), _torch_conv2d, conv2d,
+                   kwargs={"groups": 3, "padding": "same"}, name="depthwise-same"),
+            Sample(((1, 2, 5, 6), (2, 2, 2, 2)), _torch_conv2d, conv2d,
+                   kwargs={"padding": "same", "dilation": (1, 2)}, name="same-even-kernel"),
+            Sample(((2, 3, 3, 4), (5, 3, 1, 1), (5,)), _torch_conv2d, conv2d, name="1x1"),
+            Sample(((1, 2, 7, 7), (2, 2, 2, 2)), _torch_conv2d, conv2d, kwargs={"stride": 3},
+                   name="stride-larger-than-kernel"),
+        ]
+    )  # fmt: skip
+
+
+@register
+class ConvTranspose2d(Function):
+    """y = col2im(w^T @ x): the adjoint of conv2d in its input, cropped by padding to out_hw
+    dx = conv2d(grad, w);  dw = conv2d_weight(grad, x);  db = grad.sum((0, 2, 3))
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b, spec, out_hw):
+        ctx.save_for_backward(x, w)
+        ctx.spec = spec
+        return _add_bias(_conv_input(ctx.device, x, w, tuple(out_hw), spec), b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = Conv2d.apply(grad, w, None, ctx.spec) if need[0] else None
+        dw = Conv2dWeightGrad.apply(grad, x, w.shape, ctx.spec) if need[1] else None
+        db = grad.sum(dim=(0, 2, 3)) if need[2] else None
+        return dx, dw, db, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((2, 4, 3, 3), (4, 3, 3, 3), (3,)),
+                   lambda torch, x, w, b: _f(torch).conv_transpose2d(x, w, b), conv_transpose2d,
+                   name="3x3+bias"),
+            Sample(((1, 2, 3, 4), (2, 3, 3, 2)),
+                   lambda torch, x, w, **k: _f(torch).conv_transpose2d(x, w, **k), conv_transpose2d,
+                   kwargs={"stride": 2, "padding": (1, 0), "output_padding": 1},
+                   name="stride2-outpad"),
+            Sample(((1, 4, 3, 3), (4, 1, 2, 2)),
+                   lambda torch, x, w, **k: _f(torch).conv_transpose2d(x, w, **k), conv_transpose2d,
+                   kwargs={"groups": 2, "dilation": 2, "padding": 1}, name="groups2-dil2"),
+            Sample(((2, 2, 2, 2), (2, 2, 1, 1)),
+                   lambda torch, x, w, **k: _f(torch).conv_transpose2d(x, w, **k), conv_transpose2d,
+                   kwargs={"stride": 3}, name="1x1-stride3"),
+        ]
+    )  # fmt: skip
+
+
+def _torch_conv_weight(torch, x, dy, w_shape, **kw):
+    """dw from PyTorch's autograd (create_graph, so its own gradient can be checked too)."""
+    w = torch.zeros(w_shape, dtype=x.dtype, requires_grad=True)
+    y = torch.nn.functional.conv2d(x, w, **kw)
+    return torch.autograd.grad(y, w, dy, create_graph=True)[0]
+
+
+@register
+class Conv2dWeightGrad(Function):
+    """dw[f, c] = sum_n correlate(pad(x)[n, c], dy[n, f])   (stride and dilation swap roles)
+    dx = conv_transpose2d(dy, grad);  d(dy) = conv2d(x, grad)
+    """
+
+    @staticmethod
+    def forward(ctx, x, dy, w_shape, spec):
+        ctx.save_for_backward(x, dy)
+        ctx.spec = spec
+        return _conv_weight(ctx.device, x, dy, tuple(w_shape), spec)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, dy = ctx.saved_tensors
+        need = ctx.needs_input_grad
+        dx = ConvTranspose2d.apply(dy, grad, None, ctx.spec, x.shape[2:]) if need[0] else None
+        ddy = Conv2d.apply(x, grad, None, ctx.spec) if need[1] else None
+        return dx, ddy, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((2, 3, 5, 5), (2, 4, 3, 3)),
+                   lambda torch, x, dy: _torch_conv_weight(torch, x, dy, (4, 3, 3, 3)),
+                   lambda x, dy: conv2d_weight(x, (4, 3, 3, 3), dy), name="3x3"),
+            Sample(((1, 4, 7, 6), (1, 2, 4, 4)),
+                   lambda torch, x, dy: _torch_conv_weight(
+                       torch, x, dy, (2, 2, 2, 3), stride=(2, 1), padding=1, dilation=(1, 2),
+                       groups=2),
+                   lambda x, dy: conv2d_weight(x, (2, 2, 2, 3), dy, stride=(2, 1), padding=1,
+                                               dilation=(1, 2), groups=2),
+                   name="stride-pad-dil-groups"),
+        ]
+    )  # fmt: skip
+
+
+# ----- argument checks and the public functions ----------------------------------------------
+
+
+def _pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints as a pair, each at least `minimum`."""
+    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    try:
+        if len(vals) != 2 or any(isinstance(a, bool) for a in vals):
+            raise TypeError
+        vals = (operator.index(vals[0]), operator.index(vals[1]))
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
+    if min(vals) < minimum:
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {what}, got {v!r}")
+    return vals
+
+
+def _check_tensors(op: str, x, weight, bias) -> None:
+    for name, t in (("input", x), ("weight", weight), ("bias", bias)):
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if weight.ndim != 4:
+        raise ValueError(
+            f"{op}: weight must be 4-D (out, in // groups, kH, kW), got shape {tuple(weight.shape)}"
+        )
+    if x.ndim not in (3, 4):
+        raise ValueError(
+            f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(x.shape)}"
+        )
+    for name, t in (("input", x), ("weight", weight), ("bias", bias)):
+        if t is not None and not t.dtype.is_floating_point:
+            raise RuntimeError(f"{op}: {name} must be a float tensor, got {t.dtype}")
+    dts = {str(t.dtype) for t in (x, weight, bias) if t is not None}
+    if len(dts) > 1:
+        raise RuntimeError(
+            f"{op}: input {x.dtype}, weight {weight.dtype}"
+            + (f", bias {bias.dtype}" if bias is not None else "")
+            + " must share one dtype; convert with .to(dtype)"
+        )
+
+
+def _groups(op: str, groups) -> int:
+    if isinstance(groups, bool) or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    return groups
+
+
+def _describe(x, weight) -> str:
+    return f"(input {tuple(x.shape)}, weight {tuple(weight.shape)})"
+
+
+def _unbatched(x):
+    return x.ndim == 3
+
+
+def conv2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+           dilation=1, groups: int = 1) -> Tensor:  # fmt: skip
+    """2-D cross-correlation of a batch of images with a bank of filters (PyTorch's conv2d).
+
+    Args:
+        x: input (N, C, H, W), or (C, H, W) for one image.
+        weight: filters (F, C // groups, kH, kW).
+        bias: optional (F,) added to each output channel. Default None.
+        stride: int or (sH, sW). Default 1.
+        padding: int, (pH, pW), "valid" (= 0) or "same" (output size = input size; stride 1;
+            with an even kernel the extra row/column goes bottom/right, as PyTorch). Default 0.
+        dilation: int or (dH, dW), the spacing between kernel taps. Default 1.
+        groups: split channels into this many independent convolutions (groups = C is
+            depthwise). Default 1.
+
+    Shape:
+        output (N, F, oH, oW), oH = (H + 2 pH - dH (kH - 1) - 1) // sH + 1 (same for W).
+
+    Example:
+        >>> x = tn.randn(1, 5, 100, 100)
+        >>> w = tn.randn(10, 5, 5, 5, requires_grad=True)
+        >>> conv2d(x, w).shape
+        (1, 10, 96, 96)
+    """
+    op = "conv2d"
+    _check_tensors(op, x, weight, bias)
+    if _unbatched(x):
+        return conv2d(x.unsqueeze(0), weight, bias, stride, padding, dilation, groups).squeeze(0)
+    spec = _conv_spec(op, x.shape, weight.shape, stride, padding, dilation, groups, x, weight)
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(
+            f"{op}: bias must have shape ({weight.shape[0]},), one per filter, got "
+            f"{tuple(bias.shape)} {_describe(x, weight)}"
+        )
+    return Conv2d.apply(x, weight, bias, spec)
+
+
+def _conv_spec(op, x_shape, w_shape, stride, padding, dilation, groups, x, weight) -> ConvSpec:
+    """Check conv2d's arguments against the shapes and normalise them to a ConvSpec."""
+    N, C, H, W = x_shape
+    F, Cg, kH, kW = w_shape
+    groups = _groups(op, groups)
+    stride = _pair(op, "stride", stride, 1)
+    dilation = _pair(op, "dilation", dilation, 1)
+    if C % groups:
+        raise ValueError(
+            f"{op}: groups={groups} does not divide the {C} input channels {_describe(x, weight)}"
+        )
+    if F % groups:
+        raise ValueError(
+            f"{op}: groups={groups} does not divide the {F} filters (out channels) "
+            f"{_describe(x, weight)}"
+        )
+    if Cg * groups != C:
+        raise ValueError(
+            f"{op}: input has {C} channels, weight expects {Cg * groups} "
+            f"(= {Cg} per group x groups={groups}) {_describe(x, weight)}"
+        )
+    if isinstance(padding, str):
+        if padding == "valid":
+            pads = (0, 0, 0, 0)
+        elif padding == "same":
+            if stride != (1, 1):
+                raise ValueError(
+                    f"{op}: padding='same' needs stride 1, got stride={stride}; "
+                    "pad explicitly for strided convolutions"
+                )
+            pads = ()
+            for d, k in zip(dilation, (kH, kW)):  # as PyTorch: the odd extra goes after
+                total = d * (k - 1)
+                pads += (total // 2, total - total // 2)
+        else:
+            raise ValueError(
+                f"{op}: padding must be 'valid', 'same', an int or a pair, got {padding!r}"
+            )
+    else:
+        pH, pW = _pair(op, "padding", padding, 0)
+        pads = (pH, pH, pW, pW)
+    spec = ConvSpec(stride, pads, dilation, groups)
+    eH, eW = dilation[0] * (kH - 1) + 1, dilation[1] * (kW - 1) + 1
+    if eH > H + pads[0] + pads[1] or eW > W + pads[2] + pads[3]:
+        raise ValueError(
+            f"{op}: kernel {kH}x{kW} (spanning {eH}x{eW} with dilation {dilation}) is larger than "
+            f"the padded input {H + pads[0] + pads[1]}x{W + pads[2] + pads[3]} "
+            f"{_describe(x, weight)}, padding={padding!r}; pad more or use a smaller kernel"
+        )
+    return spec
+
+
+def conv_transpose2d(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride=1, padding=0,
+                     output_padding=0, groups: int = 1, dilation=1) -> Tensor:  # fmt: skip
+    """Transposed convolution: the gradient of conv2d with respect to its input (PyTorch's).
+
+    Each input pixel scatters its value times the filter onto the output; it is
+    the adjoint of `conv2d` with the same weight, stride, padding and dilation.
+
+    Args:
+        x: input (N, C_in, H, W), or (C_in, H, W).
+        weight: (C_in, C_out // groups, kH, kW) (the layout of the conv2d it transposes).
+        bias: optional (C_out,). Default None.
+        stride, padding, dilation: as the conv2d being transposed (int or pair).
+        output_padding: extra rows/columns added on one side of the output, to pick among
+            the input sizes a strided conv2d maps to the same size; less than stride or
+            dilation. Default 0.
+        groups: as conv2d. Default 1.
+
+    Shape:
+        output (N, C_out, oH, oW), oH = (H - 1) sH - 2 pH + dH (kH - 1) + output_padding + 1.
+
+    Example:
+        >>> conv_transpose2d(tn.randn(1, 4, 8, 8), tn.randn(4, 2, 3, 3), stride=2).shape
+        (1, 2, 17, 17)
+    """
+    op = "conv_transpose2d"
+    _check_tensors(op, x, weight, bias)
+    if _unbatched(x):
+        return conv_transpose2d(x.unsqueeze(0), weight, bias, stride, padding, output_padding,
+                                groups, dilation).squeeze(0)  # fmt: skip
+    N, C, H, W = x.shape
+    Cin, Cg_out, kH, kW = weight.shape
+    groups = _groups(op, groups)
+    stride = _pair(op, "stride", stride, 1)
+    dilation = _pair(op, "dilation", dilation, 1)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a pair, got {padding!r}")
+    pH, pW = _pair(op, "padding", padding, 0)
+    opH, opW = _pair(op, "output_padding", output_padding, 0)
+    if C != Cin:
+        raise ValueError(
+            f"{op}: input has {C} channels, weight expects {Cin} {_describe(x, weight)}"
+        )
+    if Cin % groups:
+        raise ValueError(
+            f"{op}: groups={groups} does not divide the {Cin} input channels {_describe(x, weight)}"
+        )
+    for o, s, d in ((opH, stride[0], dilation[0]), (opW, stride[1], dilation[1])):
+        if o >= max(s, d):
+            raise ValueError(
+                f"{op}: output_padding={output_padding!r} must be smaller than stride {stride} "
+                f"or dilation {dilation}"
+            )
+    oH = (H - 1) * stride[0] - 2 * pH + dilation[0] * (kH - 1) + opH + 1
+    oW = (W - 1) * stride[1] - 2 * pW + dilation[1] * (kW - 1) + opW + 1
+    if oH < 1 or oW < 1:
+        raise ValueError(
+            f"{op}: the output would be {oH}x{oW} {_describe(x, weight)}, stride={stride}, "
+            f"padding={padding!r}; use less padding"
+        )
+    if bias is not None and tuple(bias.shape) != (Cg_out * groups,):
+        raise ValueError(
+            f"{op}: bias must have shape ({Cg_out * groups},), one per output channel, got "
+            f"{tuple(bias.shape)} {_describe(x, weight)}"
+        )
+    # The conv2d this transposes: an output_padding of a whole stride or more (allowed when
+    # dilation > stride) adds rows that conv2d would map to an extra output row: crop them.
+    pads = (pH, pH - stride[0] * (opH // stride[0]), pW, pW - stride[1] * (opW // stride[1]))
+    spec = ConvSpec(stride, pads, dilation, groups)
+    return ConvTranspose2d.apply(x, weight, bias, spec, (oH, oW))
+
+
+def conv2d_weight(x: Tensor, weight_size, grad_output: Tensor, stride=1, padding=0, dilation=1,
+                  groups: int = 1) -> Tensor:  # fmt: skip
+    """The gradient of conv2d with respect to its weight (as torch.nn.grad.conv2d_weight).
+
+    dw[f, c] is the cross-correlation of input channel c with output-gradient
+    channel f, summed over the batch (docs/conv2d.md). Differentiable.
+
+    Args:
+        x: the conv2d input (N, C, H, W).
+        weight_size: (F, C // groups, kH, kW).
+        grad_output: dE/dy, (N, F, oH, oW).
+        stride, padding, dilation, groups: as the conv2d.
+
+    Shape:
+        output `weight_size`.
+
+    Example:
+        >>> dw = conv2d_weight(tn.randn(1, 5, 100, 100), (10, 5, 5, 5), tn.randn(1, 10, 96, 96))
+    """
+    op = "conv2d_weight"
+    weight_size = tuple(int(s) for s in weight_size)
+    if len(weight_size) != 4:
+        raise ValueError(f"{op}: weight_size must have 4 numbers, got {weight_size}")
+    if not isinstance(x, Tensor) or not isinstance(grad_output, Tensor):
+        raise TypeError(f"{op}: input and grad_output must be Tensors")
+    if x.ndim != 4 or grad_output.ndim != 4:
+        raise ValueError(
+            f"{op}: input and grad_output must be 4-D, got {tuple(x.shape)} and "
+            f"{tuple(grad_output.shape)}"
+        )
+    proxy = _Shape(weight_size)
+    spec = _conv_spec(op, x.shape, weight_size, stride, padding, dilation, groups, x, proxy)
+    want = (x.shape[0], weight_size[0]) + spec.out_hw(*x.shape[2:], *weight_size[2:])
+    if tuple(grad_output.shape) != want:
+        raise ValueError(
+            f"{op}: grad_output has shape {tuple(grad_output.shape)}, the conv2d output is {want}"
+        )
+    if grad_output.dtype != x.dtype:
+        raise RuntimeError(f"{op}: input {x.dtype} and grad_output {grad_output.dtype} differ")
+    return Conv2dWeightGrad.apply(x, grad_output, weight_size, spec)
+
+
+def conv2d_input(input_size, weight: Tensor, grad_output: Tensor, stride=1, padding=0, dilation=1,
+                 groups: int = 1) -> Tensor:  # fmt: skip
+    """The gradient of conv2d with respect to its input (as torch.nn.grad.conv2d_input).
+
+    Equal to conv_transpose2d(grad_output, weight, ...) with the output_padding
+    that gives back `input_size`. Differentiable.
+
+    Args:
+        input_size: (N, C, H, W) of the conv2d input.
+        weight: (F, C // groups, kH, kW).
+        grad_output: dE/dy, (N, F, oH, oW).
+        stride, padding, dilation, groups: as the conv2d.
+
+    Shape:
+        output `input_size`.
+
+    Example:
+        >>> dx = conv2d_input((1, 5, 100, 100), tn.randn(10, 5, 5, 5), tn.randn(1, 10, 96, 96))
+    """
+    op = "conv2d_input"
+    input_size = tuple(int(s) for s in input_size)
+    if len(input_size) != 4:
+        raise ValueError(f"{op}: input_size must have 4 numbers (N, C, H, W), got {input_size}")
+    _check_tensors(op, grad_output, weight, None)
+    proxy = _Shape(input_size)
+    spec = _conv_spec(op, input_size, weight.shape, stride, padding, dilation, groups, proxy,
+                      weight)  # fmt: skip
+    want = (input_size[0], weight.shape[0]) + spec.out_hw(*input_size[2:], *weight.shape[2:])
+    if tuple(grad_output.shape) != want:
+        raise ValueError(
+            f"{op}: grad_output has shape {tuple(grad_output.shape)}, the conv2d output is {want}"
+        )
+    return ConvTranspose2d.apply(grad_output, weight, None, spec, input_size[2:])
+
+
+class _Shape:
+    """Stands for a tensor in error messages where only its shape is known."""
+
+    def __init__(self, shape):
+        self.shape = shape

@@ -635,9 +635,18 @@ class Maximum(Function):
         x, y = ctx.saved_tensors
         return _split(grad, x, y, x.data > y.data)
 
-    samples = staticmethod(lambda: _bin_samples(maximum, lambda torch, a, b: torch.maximum(a, b))
+    samples = staticmethod(lambda: _bin_samples(maximum, lambda torch, a, b: torch.maximum(*_torch_pair(torch, a, b)))
                            + [Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.maximum(a, a),
                                      lambda a, b: maximum(a, a), name="ties")])  # fmt: skip
+
+
+def _torch_pair(torch, a, b):
+    """torch.maximum/minimum take no Python scalars: make one a 0-d tensor of the other's dtype."""
+    if not isinstance(a, torch.Tensor):
+        a = torch.tensor(a, dtype=b.dtype)
+    if not isinstance(b, torch.Tensor):
+        b = torch.tensor(b, dtype=a.dtype)
+    return a, b
 
 
 def _split(grad, x, y, x_wins):
@@ -670,7 +679,7 @@ class Minimum(Function):
         return _split(grad, x, y, x.data < y.data)
 
     samples = staticmethod(
-        lambda: _bin_samples(minimum, lambda torch, a, b: torch.minimum(a, b))
+        lambda: _bin_samples(minimum, lambda torch, a, b: torch.minimum(*_torch_pair(torch, a, b)))
     )
 
 
@@ -704,6 +713,8 @@ class Where(Function):
                    where),
             Sample((Bool((3, 1)), (1, 4), (3, 4)), lambda torch, c, a, b: torch.where(c, a, b),
                    where, name="broadcast"),
+            Sample((Bool((2, 1, 4)), (3, 1), (4,)), lambda torch, c, a, b: torch.where(c, a, b),
+                   where, name="broadcast-all"),
         ]
     )  # fmt: skip
 
@@ -739,7 +750,9 @@ def _comparison(name, fn):
                 lambda: [Sample(((3, 4), (3, 4)), lambda torch, a, b: fn(a, b), _public[name],
                                 grad=False),
                          Sample(((3, 4), Arg(0.1)), lambda torch, a, b: fn(a, b), _public[name],
-                                grad=False, name="scalar")]
+                                grad=False, name="scalar"),
+                         Sample(((3, 1), (1, 4)), lambda torch, a, b: fn(a, b), _public[name],
+                                grad=False, name="broadcast")]
             ),
         },
     )  # fmt: skip

@@ -53,7 +53,9 @@ def matmul(x, y):
     """x @ y: matrix product; 1-D operands are vectors (as NumPy and torch)."""
     x, y = _prepare("matmul", x, y)
     if x.ndim == 0 or y.ndim == 0:
-        raise RuntimeError(f"matmul: both arguments need at least 1 dim, got {x.shape} and {y.shape}")
+        raise RuntimeError(
+            f"matmul: both arguments need at least 1 dim, got {x.shape} and {y.shape}"
+        )
     if x.shape[-1] != y.shape[-2 if y.ndim > 1 else -1]:
         raise RuntimeError(
             f"matmul: shapes {tuple(x.shape)} and {tuple(y.shape)} cannot be multiplied "

@@ -153,7 +153,9 @@ class Var(Function):
         (x,) = ctx.saved_tensors
         centred = x - x.mean(ctx.dims, keepdim=True)
         g = _grow(grad, x.shape, ctx.dims, ctx.keepdim)
-        return g * centred * (2.0 / ctx.denom), None, None, None
+        # n <= correction: 0/0 in forward, so NaN here as torch (not a ZeroDivisionError)
+        factor = 2.0 / ctx.denom if ctx.denom else float("nan")
+        return g * centred * factor, None, None, None
 
     samples = staticmethod(
         lambda: _red_samples(

@@ -7,8 +7,9 @@ registered op and each of its samples.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 REGISTRY: dict[str, type] = {}
 

@@ -1,0 +1,819 @@
+"""`tinynet.nn.functional` (F): layers and losses as functions: argument checks, then ops.
+
+Most functions compose registered ops. Four are fused Functions of their own,
+because composing them would cost several passes over the data and several
+graph nodes: `linear` (one GEMM), `batch_norm` (training mode), the
+log_softmax + NLL of `cross_entropy`, and `binary_cross_entropy_with_logits`.
+Each backward is hand derived but written with tinynet ops, so double backward
+works through them as through any op. Conv and pooling are the ops of
+`tinynet.ops.conv` / `tinynet.ops.pool`, re-exported here.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..autograd.function import Function
+from ..autograd.grad_mode import is_grad_enabled
+from ..backend import generator
+from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.elementwise import const, exp, gelu, leaky_relu, log, relu, sigmoid, tanh
+from ..ops.movement import pad
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
+from ..ops.reduce import log_softmax as _log_softmax
+from ..ops.reduce import softmax as _softmax
+from ..ops.registry import Arg, Int, Sample, register
+from ..tensor import Tensor
+
+__all__ = [
+    "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
+    "linear", "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss",
+    "binary_cross_entropy_with_logits",
+]  # fmt: skip
+
+
+def _shape(t) -> tuple:
+    return tuple(t.shape)
+
+
+def _need_tensor(op: str, name: str, v) -> None:
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(v).__name__}")
+
+
+def _need_float(op: str, name: str, t: Tensor) -> None:
+    if not t.dtype.is_floating_point:
+        raise TypeError(
+            f"{op}: {name} must be a floating point tensor, got {t.dtype.name} of shape "
+            f"{_shape(t)}; "
+            "convert it with .float()"
+        )
+
+
+def _same_dtype(op: str, **tensors) -> None:
+    items = [(k, t) for k, t in tensors.items() if t is not None]
+    first_name, first = items[0]
+    for k, t in items[1:]:
+        if t.dtype != first.dtype:
+            raise RuntimeError(
+                f"{op}: {first_name} is {first.dtype.name} but {k} is {t.dtype.name}; convert "
+                f"one with .to(tn.{first.dtype.name})"
+            )
+
+
+def _no_grad_arg(op: str, name: str, t) -> None:
+    if t is not None and t.requires_grad:
+        raise RuntimeError(
+            f"{op}: the loss is not differentiable with respect to {name}, which requires grad; "
+            f"pass {name}.detach()"
+        )
+
+
+# ----- linear ---------------------------------------------------------------------------------
+
+
+@register
+class Linear(Function):
+    """y = x @ w.T + b   (x: (..., in), w: (out, in), b: (out,))
+    dx = grad @ w;  dw = grad2d.T @ x2d (leading dims flattened);  db = grad2d.sum(0)
+    """
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        y = x @ w.T  # BLAS reads the transposed view directly: no copy of w
+        if b is not None:
+            y += b
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w = ctx.saved_tensors
+        need_x, need_w, need_b = ctx.needs_input_grad
+        dx = dw = db = None
+        if need_x:
+            dx = grad @ w
+        if need_w or need_b:
+            g2 = grad.reshape(-1, grad.shape[-1]) if grad.ndim != 2 else grad
+            if need_w:
+                x2 = x.reshape(-1, x.shape[-1]) if x.ndim != 2 else x
+                dw = g2.T @ x2  # one GEMM over every row of the batch
+            if need_b:
+                db = g2.sum(0)
+        return dx, dw, db
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((4, 3), (5, 3), (5,)), _torch_linear, linear),
+            Sample(((2, 4, 3), (5, 3), (5,)), _torch_linear, linear, name="3d"),
+            Sample(((3,), (5, 3), (5,)), _torch_linear, linear, name="1d"),
+            Sample(((4, 3), (5, 3), Arg(None)), _torch_linear, linear, name="no-bias"),
+        ]
+    )
+
+
+def _torch_linear(torch, x, w, b):
+    return torch.nn.functional.linear(x, w, b)
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """Affine map `input @ weight.T + bias`, one GEMM.
+
+    Args:
+        input: (..., in_features).
+        weight: (out_features, in_features).
+        bias: (out_features,) or None.
+
+    Shape:
+        output: (..., out_features).
+
+    Example:
+        >>> y = F.linear(tn.randn(8, 3), tn.randn(5, 3), tn.zeros(5))  # (8, 5)
+    """
+    _need_tensor("linear", "input", input)
+    _need_tensor("linear", "weight", weight)
+    if weight.ndim != 2:
+        raise RuntimeError(f"linear: weight must be 2-D (out, in), got shape {_shape(weight)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise RuntimeError(
+            f"linear: input has {input.shape[-1] if input.ndim else 0} features in its last dim, "
+            f"weight expects {weight.shape[1]} (input {_shape(input)}, weight {_shape(weight)})"
+        )
+    if bias is not None and _shape(bias) != (weight.shape[0],):
+        raise RuntimeError(f"linear: bias must have shape ({weight.shape[0]},), got {_shape(bias)}")
+    _same_dtype("linear", input=input, weight=weight, bias=bias)
+    return Linear.apply(input, weight, bias)
+
+
+# ----- activations --------------------------------------------------------------------------
+
+
+def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """exp(x) / sum(exp(x)) along `dim` (optionally cast to `dtype` first)."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _softmax(input, dim)
+
+
+def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
+    """log(softmax(x)) along `dim`, computed without overflow."""
+    if dtype is not None:
+        input = input.to(dtype)
+    return _log_softmax(input, dim)
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability `p` and scale the rest by 1 / (1 - p) (inverted dropout).
+
+    The mask comes from the device's generator (`tn.manual_seed`). With
+    `training=False` or `p=0` the input is returned as is. `inplace` is accepted
+    for PyTorch compatibility; the result is always a new tensor.
+
+    Example:
+        >>> y = F.dropout(x, 0.2, training=model.training)
+    """
+    _need_tensor("dropout", "input", input)
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, got {p}")
+    if not training or p == 0.0:
+        return input
+    _need_float("dropout", "input", input)
+    xp = input.device.xp
+    if p == 1.0:
+        mask = xp.zeros(input.shape, dtype=input.data.dtype)
+    else:
+        rdt = "float64" if input.data.dtype == "float64" else "float32"
+        keep = generator(input.device).random(input.shape, dtype=rdt) >= p
+        mask = keep.astype(input.data.dtype) * input.data.dtype.type(1.0 / (1.0 - p))
+    return input * const(input, mask)
+
+
+# ----- batch norm ---------------------------------------------------------------------------
+
+
+def _channel_shape(x_ndim: int, C: int) -> tuple:
+    return (1, C) + (1,) * (x_ndim - 2)
+
+
+def _stat_axes(x_ndim: int) -> tuple:
+    return (0,) + tuple(range(2, x_ndim))
+
+
+@register
+class BatchNorm(Function):
+    """y = (x - mean) / sqrt(var + eps) * w + b   (mean, biased var over every dim but 1)
+    dx = w / sqrt(var + eps) * (grad - mean(grad) - xhat * mean(grad * xhat));  dw = sum(grad * xhat);  db = sum(grad)
+    """  # noqa: E501
+
+    @staticmethod
+    def forward(ctx, x, w, b, running_mean, running_var, momentum, eps):
+        xp = ctx.device.xp
+        axes, shape = _stat_axes(x.ndim), _channel_shape(x.ndim, x.shape[1])
+        n = x.size // x.shape[1]
+        mean = x.mean(axis=axes, keepdims=True)
+        xhat = x - mean
+        var = xp.square(xhat).mean(axis=axes, keepdims=True)
+        invstd = 1.0 / xp.sqrt(var + eps)
+        xhat *= invstd
+        if w is not None:
+            y = xhat * w.reshape(shape)
+            if b is not None:
+                y += b.reshape(shape)
+        else:  # never return xhat itself: it is saved for backward
+            y = xhat + b.reshape(shape) if b is not None else xhat.copy()
+        if running_mean is not None:  # as torch: the running variance is the unbiased one
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mean.reshape(-1).astype(running_mean.dtype)
+        if running_var is not None:
+            running_var *= 1.0 - momentum
+            unbiased = var.reshape(-1) * (n / max(n - 1, 1))
+            running_var += momentum * unbiased.astype(running_var.dtype)
+        ctx.save_for_backward(x, w, xhat, invstd)
+        ctx.axes, ctx.shape, ctx.eps = axes, shape, eps
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, w, xhat, invstd = ctx.saved_tensors
+        axes, shape = ctx.axes, ctx.shape
+        if is_grad_enabled():
+            # create_graph: rebuild xhat and invstd from x with ops so they carry x's graph
+            centred = x - x.mean(axes, keepdim=True)
+            invstd = ((centred * centred).mean(axes, keepdim=True) + ctx.eps) ** -0.5
+            xhat = centred * invstd
+        need_x, need_w, need_b = ctx.needs_input_grad[:3]
+        dx = dw = db = None
+        gx = (grad * xhat).sum(axes, keepdim=True) if need_x or need_w else None
+        if need_x:
+            n = x.numel() // x.shape[1]
+            scale = invstd if w is None else invstd * w.reshape(shape)
+            dx = (grad - grad.mean(axes, keepdim=True) - xhat * (gx * (1.0 / n))) * scale
+        if need_w:
+            dw = gx.reshape(-1)
+        if need_b:
+            db = grad.sum(axes)
+        return dx, dw, db, None, None, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((4, 3), (3,), (3,)), _torch_bn, _tn_bn),
+            Sample(((2, 3, 4, 5), (3,), (3,)), _torch_bn, _tn_bn, name="2d"),
+            Sample(((4, 3, 5), (3,), (3,)), _torch_bn, _tn_bn, name="1d-seq"),
+            Sample(((3, 2, 2, 3),), _torch_bn, _tn_bn, name="no-affine"),
+        ]
+    )
+
+
+def _torch_bn(torch, x, w=None, b=None):
+    return torch.nn.functional.batch_norm(x, None, None, w, b, training=True)
+
+
+def _tn_bn(x, w=None, b=None):
+    return batch_norm(x, None, None, w, b, training=True)
+
+
+def batch_norm(
+    input: Tensor,
+    running_mean: Tensor | None,
+    running_var: Tensor | None,
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    training: bool = False,
+    momentum: float = 0.1,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Batch normalisation over every dim but the channel dim 1.
+
+    Training mode normalises with the batch statistics and, where running
+    statistics are given, updates them in place:
+    `running = (1 - momentum) * running + momentum * batch` (the unbiased
+    batch variance, as torch). Eval mode normalises with the running statistics.
+
+    Args:
+        input: (N, C), (N, C, L) or (N, C, H, W).
+        running_mean, running_var: (C,) or None.
+        weight, bias: (C,) or None (no affine transform).
+        training: use batch statistics (and update the running ones).
+        momentum: the running statistics' update factor.
+        eps: added to the variance.
+
+    Shape:
+        output: the input's shape.
+
+    Example:
+        >>> y = F.batch_norm(x, rm, rv, w, b, training=True)
+    """
+    _need_tensor("batch_norm", "input", input)
+    _need_float("batch_norm", "input", input)
+    if input.ndim < 2:
+        raise ValueError(
+            f"batch_norm: input must have at least 2 dims (N, C, ...), got shape {_shape(input)}"
+        )
+    C = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):  # fmt: skip
+        if t is not None and _shape(t) != (C,):
+            raise RuntimeError(
+                f"batch_norm: {name} must have shape ({C},) for input {_shape(input)} with {C} "
+                f"channels, got {_shape(t)}"
+            )
+    _same_dtype("batch_norm", input=input, weight=weight, bias=bias)
+    if training:
+        if input.numel() // max(C, 1) <= 1:
+            raise ValueError(
+                f"batch_norm: expected more than 1 value per channel when training, got input "
+                f"of shape {_shape(input)}"
+            )
+        return BatchNorm.apply(input, weight, bias, running_mean, running_var, float(momentum),
+                               float(eps))  # fmt: skip
+    if running_mean is None or running_var is None:
+        raise RuntimeError(
+            "batch_norm: running_mean and running_var are needed in eval mode (training=False)"
+        )
+    # eval: an affine map per channel, y = x * scale + shift, composed from ops
+    shape = _channel_shape(input.ndim, C)
+    scale = (running_var.to(input.dtype) + eps) ** -0.5
+    if weight is not None:
+        scale = scale * weight
+    shift = -running_mean.to(input.dtype) * scale
+    if bias is not None:
+        shift = shift + bias
+    return input * scale.reshape(shape) + shift.reshape(shape)
+
+
+# ----- losses ------------------------------------------------------------------------------------
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+
+def _check_reduction(op: str, reduction: str) -> None:
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _check_class_target(op: str, input: Tensor, target: Tensor, ignore_index: int) -> None:
+    """Integer class indices of the right shape, each in [0, C) or equal to ignore_index."""
+    _need_tensor(op, "target", target)
+    if target.dtype.is_floating_point or target.dtype.name == "bool":
+        raise TypeError(
+            f"{op}: target must hold integer class indices (int64), got a {target.dtype.name} "
+            f"tensor of shape {_shape(target)}; convert it with target.long() (probability "
+            "targets are not supported)"
+        )
+    if input.ndim == 0:
+        raise ValueError(f"{op}: input must have a class dim, got a 0-d tensor")
+    want = () if input.ndim == 1 else (input.shape[0],) + tuple(input.shape[2:])
+    if _shape(target) != want:
+        if input.ndim >= 2 and target.ndim >= 1 and target.shape[0] != input.shape[0]:
+            raise ValueError(
+                f"{op}: input batch size {input.shape[0]} does not match target batch size "
+                f"{target.shape[0]} (input {_shape(input)}, target {_shape(target)})"
+            )
+        raise RuntimeError(
+            f"{op}: target of shape {_shape(target)} does not fit input of shape "
+            f"{_shape(input)}; expected target shape {want}"
+        )
+    C = input.shape[0] if input.ndim == 1 else input.shape[1]
+    t = target.data
+    bad = ((t < 0) | (t >= C)) & (t != ignore_index)
+    backend = target.device.backend
+    if bool(backend.to_host(bad.any())):
+        value = int(backend.to_host(t[bad][:1])[0])
+        raise IndexError(
+            f"{op}: target {value} is out of bounds for {C} classes (valid targets are 0..{C - 1}"
+            f", or ignore_index={ignore_index})"
+        )
+
+
+def _check_class_weight(op: str, weight, C: int, input: Tensor) -> None:
+    if weight is None:
+        return
+    _need_tensor(op, "weight", weight)
+    if _shape(weight) != (C,):
+        raise RuntimeError(
+            f"{op}: weight must have one entry per class, shape ({C},), got {_shape(weight)}"
+        )
+    _same_dtype(op, input=input, weight=weight)
+    _no_grad_arg(op, "weight", weight)
+
+
+def _per_class(weight, ndim: int):
+    """A (C,) class weight shaped to broadcast along dim 1 of an ndim-dim input."""
+    return weight.reshape(_channel_shape(ndim, weight.shape[0]))
+
+
+def _target_weights(xp, target, weight, ignore_index, dtype):
+    """Per element: the clamped target index (N, 1, ...), its weight, the non-ignored mask."""
+    valid = target != ignore_index
+    t = xp.where(valid, target, 0)
+    wt = valid.astype(dtype) if weight is None else weight[t] * valid
+    return t[:, None], wt, valid
+
+
+def _reduce(xp, loss, wt, reduction):
+    """The reduced loss and, for "mean", the divisor (the targets' total weight, an array)."""
+    if reduction == "none":
+        return loss, None
+    if reduction == "sum":
+        return loss.sum(), None
+    denom = xp.asarray(wt.sum())
+    return loss.sum() / denom, denom
+
+
+def _grad_factor(grad: Tensor, ctx) -> Tensor:
+    """The upstream gradient, shaped to broadcast against (N, C, ...)."""
+    if ctx.reduction == "none":
+        return grad.unsqueeze(1)
+    if ctx.reduction == "mean":
+        return grad / const(grad, ctx.denom)
+    return grad
+
+
+@register
+class CrossEntropy(Function):
+    """loss_i = -sum_c q_ic * log_softmax(x)_ic,  q_i = (1 - ls) * w[t_i] * onehot(t_i) + ls / C * w
+    dx_i = grad_i * (softmax(x)_i * sum_c q_ic - q_i)   (mean: divided by sum_i w[t_i])
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
+        xp = ctx.device.xp
+        C, ls = x.shape[1], label_smoothing
+        s = x - x.max(axis=1, keepdims=True)
+        t, wt, valid = _target_weights(xp, target, weight, ignore_index, x.dtype)
+        s_t = xp.take_along_axis(s, t, axis=1)[:, 0]
+        p = xp.exp(s)
+        se = p.sum(axis=1, keepdims=True)
+        lse = xp.log(se)[:, 0]  # log_softmax(x)_c = s_c - lse
+        loss = (lse - s_t) * ((1.0 - ls) * wt)
+        wsum = C if weight is None else weight.sum()  # sum_c w_c
+        if ls:
+            ws = s.sum(axis=1) if weight is None else (s * _per_class(weight, x.ndim)).sum(axis=1)
+            loss -= (ws - wsum * lse) * valid * (ls / C)
+        out, ctx.denom = _reduce(xp, loss, wt, reduction)
+        p /= se  # softmax(x), for backward
+        ctx.save_for_backward(x, p)
+        ctx.t, ctx.wt, ctx.valid, ctx.weight = t, wt, valid, weight
+        ctx.reduction, ctx.ls = reduction, ls
+        # a_i = sum_c q_ic: the weight of sample i's target distribution
+        ctx.a = (1.0 - ls) * wt + valid.astype(x.dtype) * (wsum * (ls / C))
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, p = ctx.saved_tensors
+        xp = grad.device.xp
+        C, ls, dt = x.shape[1], ctx.ls, x.data.dtype
+        a = ctx.a.astype(dt, copy=False)
+        if is_grad_enabled():
+            # create_graph: the formula with ops, softmax(x) carrying x's graph (double backward)
+            onehot = xp.arange(C).reshape(_channel_shape(x.ndim, C)) == ctx.t
+            q = onehot * ((1.0 - ls) * ctx.wt)[:, None]
+            if ls:
+                wc = 1.0 if ctx.weight is None else _per_class(ctx.weight, x.ndim)
+                q = q + (ls / C) * ctx.valid[:, None] * wc
+            P, A, Q = _softmax(x, 1), const(x, a[:, None]), const(x, q.astype(dt))
+            return (P * A - Q) * _grad_factor(grad, ctx), None, None, None, None, None
+        # The same formula on arrays, without materialising the one-hot targets:
+        # dx = g * (p * a - q), q = (1 - ls) * w_t at the target plus ls / C * w_c everywhere.
+        g = grad.data
+        if ctx.reduction == "mean":
+            g = g / ctx.denom
+        dx = p.data * (g * a)[:, None]
+        if ls:
+            wc = 1.0 if ctx.weight is None else _per_class(ctx.weight, x.ndim)
+            dx -= (g * ctx.valid)[:, None] * wc * (ls / C)
+        N = x.shape[0]
+        M = dx.size // (N * C) if N * C else 0
+        hits = (xp.arange(N)[:, None], ctx.t.reshape(N, M), xp.arange(M)[None, :])
+        d3 = dx.reshape(N, C, M)  # a copy where dx follows a non-contiguous x's layout
+        d3[hits] -= ((1.0 - ls) * ctx.wt * g).reshape(N, M)
+        return const(x, d3.reshape(x.shape).astype(dt, copy=False)), None, None, None, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy),
+            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
+                   kwargs={"reduction": "sum"}, name="sum"),
+            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
+                   kwargs={"reduction": "none"}, name="none"),
+            Sample(((6, 5), Int((6,), 5)), _torch_ce, cross_entropy,
+                   kwargs={"ignore_index": 2}, name="ignore"),
+            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
+                   kwargs={"label_smoothing": 0.2}, name="smooth"),
+            Sample(((6, 5), Int((6,), 5)), _torch_ce_weighted, _tn_ce_weighted,
+                   kwargs={"label_smoothing": 0.1, "ignore_index": 1}, name="weighted"),
+            Sample(((2, 4, 3, 2), Int((2, 3, 2), 4)), _torch_ce, cross_entropy,
+                   kwargs={"label_smoothing": 0.1}, name="k-dim"),
+            Sample(((5,), Int((), 5)), _torch_ce, cross_entropy, name="unbatched"),
+        ]
+    )  # fmt: skip
+
+
+# Class weights in samples are fixed constants: the generic test perturbs and differentiates
+# every shape argument, and these losses have no gradient for their weights (as torch).
+_W5 = (0.5, 1.0, 2.0, 0.25, 1.5)
+
+
+def _torch_ce(torch, x, t, **kw):
+    return torch.nn.functional.cross_entropy(x, t, **kw)
+
+
+def _torch_ce_weighted(torch, x, t, **kw):
+    return torch.nn.functional.cross_entropy(x, t, torch.tensor(_W5, dtype=x.dtype), **kw)
+
+
+def _tn_ce_weighted(x, t, **kw):
+    return cross_entropy(x, t, _const_like(x, _W5), **kw)
+
+
+def _const_like(x: Tensor, values) -> Tensor:
+    return const(x, x.device.xp.asarray(values, dtype=x.data.dtype))
+
+
+def _unbatched(input: Tensor, target: Tensor):
+    """A (C,) input with a 0-d target becomes a batch of one."""
+    return input.unsqueeze(0), target.reshape(1)
+
+
+def cross_entropy(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Cross entropy between logits and integer class targets: log_softmax + NLL, fused.
+
+    Stable at any logit size (the max is subtracted before exp). With
+    `reduction="mean"` the sum is divided by the total weight of the targets
+    that are not `ignore_index`, as torch does.
+
+    Args:
+        input: logits (N, C) or (N, C, d1, ...), or (C,) for one sample.
+        target: int64 class indices (N,) or (N, d1, ...), each in [0, C) or ignore_index.
+        weight: a (C,) rescaling weight per class, or None.
+        ignore_index: a target value that contributes neither loss nor gradient.
+        reduction: "mean", "sum" or "none".
+        label_smoothing: in [0, 1]; mixes the one-hot target with the uniform distribution.
+
+    Shape:
+        output: () for "mean"/"sum", the target's shape for "none".
+
+    Example:
+        >>> loss = F.cross_entropy(model(x), y)
+    """
+    _need_tensor("cross_entropy", "input", input)
+    _need_float("cross_entropy", "input", input)
+    _check_reduction("cross_entropy", reduction)
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    _check_class_target("cross_entropy", input, target, ignore_index)
+    C = input.shape[0] if input.ndim == 1 else input.shape[1]
+    _check_class_weight("cross_entropy", weight, C, input)
+    if input.ndim == 1:
+        loss = CrossEntropy.apply(*_unbatched(input, target), weight, int(ignore_index),
+                                  reduction, float(label_smoothing))  # fmt: skip
+        return loss.reshape(()) if reduction == "none" else loss
+    return CrossEntropy.apply(input, target, weight, int(ignore_index), reduction,
+                              float(label_smoothing))  # fmt: skip
+
+
+@register
+class NllLoss(Function):
+    """loss_i = -w[t_i] * x[i, t_i]
+    dx = -grad * w[t_i] * onehot(t_i)   (mean: divided by sum_i w[t_i])
+    """
+
+    @staticmethod
+    def forward(ctx, x, target, weight, ignore_index, reduction):
+        xp = ctx.device.xp
+        t, wt, _ = _target_weights(xp, target, weight, ignore_index, x.dtype)
+        loss = -xp.take_along_axis(x, t, axis=1)[:, 0] * wt
+        out, ctx.denom = _reduce(xp, loss, wt, reduction)
+        ctx.t, ctx.wt, ctx.reduction = t, wt, reduction
+        ctx.x_ndim, ctx.C = x.ndim, x.shape[1]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = grad.device.xp
+        onehot = xp.arange(ctx.C).reshape(_channel_shape(ctx.x_ndim, ctx.C)) == ctx.t
+        q = (onehot * -ctx.wt[:, None]).astype(ctx.wt.dtype)
+        return const(grad, q) * _grad_factor(grad, ctx), None, None, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((4, 5), Int((4,), 5)), _torch_nll, nll_loss),
+            Sample(((6, 5), Int((6,), 5)), _torch_nll, nll_loss,
+                   kwargs={"ignore_index": 3, "reduction": "sum"}, name="ignore-sum"),
+            Sample(((4, 5), Int((4,), 5)), _torch_nll_weighted, _tn_nll_weighted,
+                   name="weighted"),
+            Sample(((2, 3, 4), Int((2, 4), 3)), _torch_nll, nll_loss,
+                   kwargs={"reduction": "none"}, name="k-dim"),
+        ]
+    )  # fmt: skip
+
+
+def _torch_nll(torch, x, t, **kw):
+    return torch.nn.functional.nll_loss(x, t, **kw)
+
+
+def _torch_nll_weighted(torch, x, t, **kw):
+    return torch.nn.functional.nll_loss(x, t, torch.tensor(_W5, dtype=x.dtype), **kw)
+
+
+def _tn_nll_weighted(x, t, **kw):
+    return nll_loss(x, t, _const_like(x, _W5), **kw)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log likelihood of integer class targets, given log-probabilities.
+
+    Args:
+        input: log-probabilities (N, C) or (N, C, d1, ...), or (C,).
+        target: int64 class indices (N,) or (N, d1, ...), each in [0, C) or ignore_index.
+        weight: a (C,) rescaling weight per class, or None.
+        ignore_index: a target value that contributes neither loss nor gradient.
+        reduction: "mean" (divided by the targets' total weight), "sum" or "none".
+
+    Example:
+        >>> loss = F.nll_loss(F.log_softmax(logits, 1), y)
+    """
+    _need_tensor("nll_loss", "input", input)
+    _need_float("nll_loss", "input", input)
+    _check_reduction("nll_loss", reduction)
+    _check_class_target("nll_loss", input, target, ignore_index)
+    C = input.shape[0] if input.ndim == 1 else input.shape[1]
+    _check_class_weight("nll_loss", weight, C, input)
+    if input.ndim == 1:
+        loss = NllLoss.apply(*_unbatched(input, target), weight, int(ignore_index), reduction)
+        return loss.reshape(()) if reduction == "none" else loss
+    return NllLoss.apply(input, target, weight, int(ignore_index), reduction)
+
+
+def _apply_reduction(loss: Tensor, reduction: str) -> Tensor:
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:
+    """Mean squared error: mean((input - target) ** 2) (or its sum, or elementwise).
+
+    A target whose shape differs from the input's is broadcast, with a warning, as torch does.
+
+    Example:
+        >>> loss = F.mse_loss(pred, y)
+    """
+    _need_tensor("mse_loss", "input", input)
+    _need_tensor("mse_loss", "target", target)
+    _check_reduction("mse_loss", reduction)
+    if _shape(input) != _shape(target):
+        warnings.warn(
+            f"mse_loss: target shape {_shape(target)} differs from input shape {_shape(input)}; "
+            "they are broadcast, which is likely not what you want",
+            UserWarning,
+            stacklevel=2,
+        )
+    d = input - target
+    return _apply_reduction(d * d, reduction)
+
+
+def _softplus_neg(x: Tensor) -> Tensor:
+    """log(1 + exp(-x)) without overflow, with ops."""
+    return relu(-x) + log(1 + exp(-x.abs()))
+
+
+@register
+class BinaryCrossEntropyWithLogits(Function):
+    """loss = w * ((1 - t) * x + L * log(1 + exp(-x))),  L = 1 + (pw - 1) * t   (elementwise)
+    dx = grad * w * (L * sigmoid(x) - pw * t);  dt = grad * w * ((pw - 1) * log(1 + exp(-x)) - x)
+    """
+
+    @staticmethod
+    def forward(ctx, x, t, w, pw):
+        xp = ctx.device.xp
+        sp = xp.maximum(-x, 0) + xp.log1p(xp.exp(-xp.abs(x)))  # log(1 + exp(-x)), stable
+        loss = (1 - t) * x + (sp if pw is None else (1 + (pw - 1) * t) * sp)
+        if w is not None:
+            loss = loss * w
+        ctx.save_for_backward(x, t, w, pw)
+        return loss
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t, w, pw = ctx.saved_tensors
+        g = grad if w is None else grad * w
+        dx = dt = None
+        if ctx.needs_input_grad[0]:
+            if pw is None:
+                dx = g * (sigmoid(x) - t)
+            else:
+                dx = g * ((1 + (pw - 1) * t) * sigmoid(x) - pw * t)
+        if ctx.needs_input_grad[1]:
+            dt = -g * x if pw is None else g * ((pw - 1) * _softplus_neg(x) - x)
+        return _unbroadcast_to(dx, x), _unbroadcast_to(dt, t), None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((3, 4), (3, 4)), _torch_bce, binary_cross_entropy_with_logits),
+            Sample(((3, 4), (3, 4)), _torch_bce, binary_cross_entropy_with_logits,
+                   kwargs={"reduction": "none"}, name="none"),
+            Sample(((3, 4), (3, 4)), _torch_bce_weighted, _tn_bce_weighted,
+                   kwargs={"reduction": "sum"}, name="weights"),
+        ]
+    )  # fmt: skip
+
+
+def _unbroadcast_to(g, like):
+    from ..ops.broadcast import unbroadcast
+
+    return None if g is None else unbroadcast(g, like.shape)
+
+
+_W4, _PW4 = (0.5, 1.0, 2.0, 0.25), (3.0, 0.5, 1.0, 2.0)
+
+
+def _torch_bce(torch, x, t, **kw):
+    return torch.nn.functional.binary_cross_entropy_with_logits(x, t, **kw)
+
+
+def _torch_bce_weighted(torch, x, t, **kw):
+    w, pw = torch.tensor(_W4, dtype=x.dtype), torch.tensor(_PW4, dtype=x.dtype)
+    return torch.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw, **kw)
+
+
+def _tn_bce_weighted(x, t, **kw):
+    w, pw = _const_like(x, _W4), _const_like(x, _PW4)
+    return binary_cross_entropy_with_logits(x, t, w, pos_weight=pw, **kw)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor,
+    weight: Tensor | None = None,
+    *,
+    reduction: str = "mean",
+    pos_weight: Tensor | None = None,
+) -> Tensor:
+    """Binary cross entropy of sigmoid(input) against `target`, fused and stable at large |x|.
+
+    Args:
+        input: logits of any shape.
+        target: probabilities in [0, 1], the input's shape.
+        weight: a rescaling weight broadcast over the input, or None.
+        reduction: "mean", "sum" or "none".
+        pos_weight: a weight of the positive term per class (broadcast along the last dim).
+
+    Example:
+        >>> loss = F.binary_cross_entropy_with_logits(logits, labels.float())
+    """
+    op = "binary_cross_entropy_with_logits"
+    _need_tensor(op, "input", input)
+    _need_tensor(op, "target", target)
+    _need_float(op, "input", input)
+    _need_float(op, "target", target)
+    _check_reduction(op, reduction)
+    if _shape(target) != _shape(input):
+        raise ValueError(
+            f"{op}: target size {_shape(target)} must be the same as input size {_shape(input)}"
+        )
+    _same_dtype(op, input=input, target=target, weight=weight, pos_weight=pos_weight)
+    for name, t in (("weight", weight), ("pos_weight", pos_weight)):
+        _no_grad_arg(op, name, t)
+        if t is not None:
+            try:
+                ok = _broadcast_shape(_shape(t), _shape(input)) == _shape(input)
+            except ValueError:
+                ok = False
+            if not ok:
+                raise RuntimeError(
+                    f"{op}: {name} of shape {_shape(t)} does not broadcast to the input's shape "
+                    f"{_shape(input)}"
+                )
+    loss = BinaryCrossEntropyWithLogits.apply(input, target, weight, pos_weight)
+    return _apply_reduction(loss, reduction)
+
+
+def _broadcast_shape(a: tuple, b: tuple) -> tuple:
+    n = max(len(a), len(b))
+    a, b = (1,) * (n - len(a)) + a, (1,) * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x != y and 1 not in (x, y):
+            raise ValueError("shapes do not broadcast")
+        out.append(max(x, y))
+    return tuple(out)

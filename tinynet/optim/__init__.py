@@ -1,0 +1,8 @@
+"""`tinynet.optim`: optimizers (SGD, Adam, AdamW) and `optim.lr_scheduler`, as torch.optim."""
+
+from . import lr_scheduler
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
