@@ -97,6 +97,8 @@ def _collect():
 
 
 CASES, BROKEN = _collect()
+# Ops without a gradient (comparisons, argmax, ...) are not gradchecked; parity still covers them.
+GRAD_CASES = [c for c in CASES if c.values[1].grad]
 
 
 # ----- building inputs ----------------------------------------------------------------------
@@ -360,10 +362,8 @@ def test_binary_samples_broadcast_both_ways(name):
     )
 
 
-@pytest.mark.parametrize(("op", "sample"), CASES)
+@pytest.mark.parametrize(("op", "sample"), GRAD_CASES)
 def test_gradcheck(op, sample):
-    if not sample.grad:
-        pytest.skip("no gradient (grad=False)")
     host = _host_inputs(op, sample)
     args = _tn_inputs(host, np.float64, tn.device("cpu"))
     outs = _outputs(_call(op, sample, args))

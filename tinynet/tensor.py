@@ -18,8 +18,16 @@ from .backend import device as as_device
 class Tensor:
     """An n-dimensional array on a device, recorded by autograd when it requires grad."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_device", "_version", "_hooks",
-                 "__weakref__")
+    __slots__ = (
+        "data",
+        "grad",
+        "requires_grad",
+        "grad_fn",
+        "_device",
+        "_version",
+        "_hooks",
+        "__weakref__",
+    )
     __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
     __array_ufunc__ = None
 
@@ -397,6 +405,11 @@ class Tensor:
 
     def __or__(self, other):
         return _ops.logical_or(self, other)
+
+    def __xor__(self, other):
+        return _ops.logical_xor(self, other)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __getitem__(self, index):
         return _ops.getitem(self, index)

@@ -17,8 +17,8 @@ from .registry import Arg, Bool, Sample, register
 __all__ = [
     "add", "sub", "mul", "div", "pow", "neg", "exp", "log", "sqrt", "abs", "tanh", "sigmoid",
     "relu", "leaky_relu", "gelu", "erf", "clamp", "maximum", "minimum", "where", "masked_fill",
-    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "cast",
-    "sin", "cos",
+    "eq", "ne", "lt", "le", "gt", "ge", "logical_not", "logical_and", "logical_or", "logical_xor",
+    "cast", "sin", "cos",
 ]  # fmt: skip
 
 
@@ -47,8 +47,10 @@ def _prepare(op: str, *operands):
     ref = next(v for v in operands if isinstance(v, Tensor))
     operands = [_as_operand(v, ref, op) for v in operands]
     dt = dtypes.promote(
-        *[(v.dtype, _kind(v)) if isinstance(v, Tensor) else (dtypes.scalar_dtype(v), 0)
-          for v in operands]
+        *[
+            (v.dtype, _kind(v)) if isinstance(v, Tensor) else (dtypes.scalar_dtype(v), 0)
+            for v in operands
+        ]
     )
     out = []
     for v in operands:
@@ -147,7 +149,11 @@ class Sub(Function):
 
 
 def sub(x, y, alpha=1):
-    """x - alpha * y, broadcasting."""
+    """x - alpha * y, broadcasting. Like torch, bool tensors cannot be subtracted (use ^)."""
+    if any(isinstance(v, Tensor) and v.data.dtype == bool for v in (x, y)):
+        dtypes = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (x, y)]
+        raise TypeError(f"sub: cannot subtract with a bool tensor ({dtypes[0]} - {dtypes[1]}); "
+                        "use ^ for logical xor")  # fmt: skip
     return _binary(Sub, "sub", x, y if alpha == 1 else mul(y, alpha))
 
 
@@ -195,9 +201,7 @@ class Div(Function):
         dy = unbroadcast(-grad * x / (y * y), y.shape) if ctx.needs_input_grad[1] else None
         return dx, dy
 
-    samples = staticmethod(
-        lambda: _bin_samples(div, lambda torch, a, b: a / b, positive=True)
-    )
+    samples = staticmethod(lambda: _bin_samples(div, lambda torch, a, b: a / b, positive=True))
 
 
 def div(x, y):
@@ -233,8 +237,10 @@ class Pow(Function):
         return dx, dy
 
     samples = staticmethod(
-        lambda: _bin_samples(pow, lambda torch, a, b: a**b, positive=True)
-        + [Sample(((3, 4), Arg(2)), lambda torch, a, b: a**b, pow, name="int-exponent")]
+        lambda: (
+            _bin_samples(pow, lambda torch, a, b: a**b, positive=True)
+            + [Sample(((3, 4), Arg(2)), lambda torch, a, b: a**b, pow, name="int-exponent")]
+        )
     )
 
 
@@ -339,9 +345,7 @@ class Sqrt(Function):
         (y,) = ctx.saved_tensors
         return grad / (2 * y)
 
-    samples = staticmethod(
-        lambda: _unary_samples(sqrt, lambda torch, a: a.sqrt(), positive=True)
-    )
+    samples = staticmethod(lambda: _unary_samples(sqrt, lambda torch, a: a.sqrt(), positive=True))
 
 
 def sqrt(x):
@@ -635,9 +639,11 @@ class Maximum(Function):
         x, y = ctx.saved_tensors
         return _split(grad, x, y, x.data > y.data)
 
-    samples = staticmethod(lambda: _bin_samples(maximum, lambda torch, a, b: torch.maximum(*_torch_pair(torch, a, b)))
-                           + [Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.maximum(a, a),
-                                     lambda a, b: maximum(a, a), name="ties")])  # fmt: skip
+    samples = staticmethod(
+        lambda: _bin_samples(maximum, lambda torch, a, b: torch.maximum(*_torch_pair(torch, a, b)))
+        + [Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.maximum(a, a),
+                  lambda a, b: maximum(a, a), name="ties")]
+    )  # fmt: skip
 
 
 def _torch_pair(torch, a, b):
@@ -781,24 +787,40 @@ gt = _comparison("Gt", lambda a, b: a > b)
 ge = _comparison("Ge", lambda a, b: a >= b)
 
 
-class _Logic(Function):
-    differentiable = False
+def _logic(name, fn, arity):
+    """logical_not/and/or/xor: inputs read as bools (nonzero is True), a bool result, no grad."""
+    cls = type(
+        name,
+        (Function,),
+        {
+            "__doc__": f"z = {name.lower()}(x{', y' * (arity - 1)}), a bool tensor; no gradient",
+            "differentiable": False,
+            "forward": staticmethod(lambda ctx, *xs: fn(*(x.astype(bool) for x in xs))),
+            "samples": staticmethod(
+                lambda: [Sample(((3, 4),) * arity,
+                                lambda torch, *a: getattr(torch, name.lower())(*(t > 0 for t in a)),
+                                lambda *a: _public[name](*(t > 0 for t in a)), grad=False),
+                         Sample(((3, 4),) * arity, lambda torch, *a: getattr(torch, name.lower())(*a),
+                                _public[name], grad=False, name="floats")]
+            ),
+        },
+    )  # fmt: skip
+    register(cls)
 
-    @staticmethod
-    def forward(ctx, x, y=None, op=None):
-        return op(x, y)
+    def public(*xs):
+        if arity == 2:
+            xs = _prepare(name.lower(), *xs)
+        return cls.apply(*xs)
+
+    public.__name__ = name.lower()
+    _public[name] = public
+    return public
 
 
-def logical_not(x):
-    return _Logic.apply(x, None, op=lambda a, _: ~a.astype(bool))
-
-
-def logical_and(x, y):
-    return _Logic.apply(x, y, op=lambda a, b: a.astype(bool) & b.astype(bool))
-
-
-def logical_or(x, y):
-    return _Logic.apply(x, y, op=lambda a, b: a.astype(bool) | b.astype(bool))
+logical_not = _logic("Logical_not", lambda a: ~a, 1)
+logical_and = _logic("Logical_and", lambda a, b: a & b, 2)
+logical_or = _logic("Logical_or", lambda a, b: a | b, 2)
+logical_xor = _logic("Logical_xor", lambda a, b: a ^ b, 2)
 
 
 # ----- casts --------------------------------------------------------------------------------
