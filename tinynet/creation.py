@@ -57,7 +57,10 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     is_int = all(isinstance(v, int) for v in (start, end, step))
     default = dtypes.int64 if is_int else dtypes.get_default_dtype()
     return _new(
-        lambda d, dt: d.xp.arange(start, end, step).astype(dt), dtype, device, requires_grad,
+        lambda d, dt: d.xp.arange(start, end, step).astype(dt),
+        dtype,
+        device,
+        requires_grad,
         default,
     )
 
@@ -69,9 +72,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False) -> Tensor:
 def rand(*size, dtype=None, device=None, requires_grad=False) -> Tensor:
     """Uniform on [0, 1), from the device's generator (seeded by tn.manual_seed)."""
     shape = _shape(size)
-    return _new(
-        lambda d, dt: generator(d).random(shape).astype(dt), dtype, device, requires_grad
-    )
+    return _new(lambda d, dt: generator(d).random(shape).astype(dt), dtype, device, requires_grad)
 
 
 def randn(*size, dtype=None, device=None, requires_grad=False) -> Tensor:

@@ -68,9 +68,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         grad_outputs = [grad_outputs] * len(outputs)
     for t in inputs:
         if not t.requires_grad:
-            raise RuntimeError(
-                f"grad: an input of shape {tuple(t.shape)} does not require grad"
-            )
+            raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} does not require grad")
     grads = _grads_for(outputs, grad_outputs, "grad")
     if retain_graph is None:
         retain_graph = create_graph

@@ -12,6 +12,7 @@ The engine knows no op and no backend.
 
 from __future__ import annotations
 
+import gc
 import itertools
 import traceback
 
@@ -150,12 +151,24 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     gradients of `inputs` are returned (a list, None where unreachable) and no
     `.grad` is touched.
     """
+    collecting = gc.isenabled()
+    gc.disable()  # the pass makes many short-lived objects and no cycles: collections only cost
+    try:
+        return _backward(roots, root_grads, retain_graph, create_graph, inputs)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _backward(roots, root_grads, retain_graph, create_graph, inputs):
     grads: dict[Node, object] = {}
     leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
     wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
-    wanted_nodes = {} if inputs is None else {
-        id(t.grad_fn): i for i, t in enumerate(inputs) if t.grad_fn is not None
-    }
+    wanted_nodes = (
+        {}
+        if inputs is None
+        else {id(t.grad_fn): i for i, t in enumerate(inputs) if t.grad_fn is not None}
+    )
     results = None if inputs is None else [None] * len(inputs)
 
     def deliver(target, g):

@@ -43,8 +43,12 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
         for k in range(o.data.size):
             g = np.zeros(o.data.size)
             g[k] = 1.0
-            gt = Tensor._make(o.device.backend.from_host(g.reshape(o.shape), o.device.index),
-                              o.device, False, None)
+            gt = Tensor._make(
+                o.device.backend.from_host(g.reshape(o.shape), o.device.index),
+                o.device,
+                False,
+                None,
+            )
             grads = autograd_grad([o], diff, [gt], retain_graph=True, allow_unused=True)
             for j, gr in enumerate(grads):
                 if gr is not None:
@@ -62,9 +66,15 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
                 for delta in (eps, -eps):
                     flat[i] = orig + delta
                     t.data = t.device.backend.from_host(host.copy(), t.device.index)
-                    vals.append(np.concatenate([o._host().ravel().astype(np.float64)
-                                                for o in _as_tuple(fn(*inputs))
-                                                if isinstance(o, Tensor)][: len(outs)]))
+                    vals.append(
+                        np.concatenate(
+                            [
+                                o._host().ravel().astype(np.float64)
+                                for o in _as_tuple(fn(*inputs))
+                                if isinstance(o, Tensor)
+                            ][: len(outs)]
+                        )
+                    )
                 flat[i] = orig
                 numeric[j][:, i] = (vals[0] - vals[1]) / (2 * eps)
             t.data = t.device.backend.from_host(host, t.device.index)

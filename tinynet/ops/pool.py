@@ -72,17 +72,22 @@ def _spread(xp, grad: Array, spec: PoolSpec, pick) -> Array:
 
 
 def _max_indices(xp, x: Array, spec: PoolSpec):
-    """Values and tap index of each window's maximum; ties go to the first, NaN wins (as torch)."""
+    """Values and tap index of each window's maximum; ties go to the first, NaN wins (as torch).
+
+    The maximum is a chain of elementwise maxima over the kernel taps (NaN propagates); the
+    index is then the first tap equal to it, or the last NaN tap, as torch's loop picks it.
+    """
     xpad = _padded(xp, x, spec, -math.inf)
-    best, idx = None, None
-    for t, rows, cols in spec.taps():
-        v = xpad[:, :, rows, cols]
-        if best is None:
-            best, idx = v.copy(), xp.zeros(v.shape, dtype=xp.int64)
-            continue
-        take = (v > best) | xp.isnan(v)  # strict >: an equal later value keeps the first
-        best = xp.where(take, v, best)
-        idx = xp.where(take, t, idx)
+    taps = [xpad[:, :, rows, cols] for _, rows, cols in spec.taps()]
+    best = taps[0]
+    for v in taps[1:]:
+        best = xp.maximum(best, v)
+    n = len(taps)
+    idx = xp.zeros(best.shape, dtype=xp.int8 if n <= 127 else xp.int32)
+    for t in range(n - 1, -1, -1):  # backwards, so the first equal tap is written last
+        idx = xp.where(taps[t] == best, t, idx).astype(idx.dtype, copy=False)
+    for t in range(1, n):  # a NaN window: torch keeps the last NaN it meets
+        idx = xp.where(taps[t] != taps[t], t, idx).astype(idx.dtype, copy=False)
     return best, idx
 
 
@@ -143,8 +148,13 @@ class MaxPool2dScatter(Function):
     def forward(ctx, grad, indices, spec):
         ctx.spec, ctx.indices = spec, indices
         xp = ctx.device.xp
-        zero = xp.zeros((), dtype=grad.dtype)
-        return _spread(xp, grad, spec, lambda t: xp.where(indices == t, grad, zero))
+        (kH, kW), (sH, sW), (dH, dW) = spec.kernel, spec.stride, spec.dilation
+        if sH > (kH - 1) * dH and sW > (kW - 1) * dW:  # disjoint windows: assign, no adds
+            out = xp.zeros(grad.shape[:2] + spec.padded, dtype=grad.dtype)
+            for t, rows, cols in spec.taps():
+                out[:, :, rows, cols] = grad * (indices == t)
+            return _crop(out, spec)
+        return _spread(xp, grad, spec, lambda t: grad * (indices == t))
 
     @staticmethod
     def backward(ctx, grad):

@@ -190,8 +190,11 @@ class Amax(Function):
         ctx.save_for_backward(x)
         ctx.y = y
         ctx.dims, ctx.keepdim = dims, keepdim
-        return y if keepdim else y.reshape([n for i, n in enumerate(y.shape)
-                                            if dims is not None and i not in dims])
+        return (
+            y
+            if keepdim
+            else y.reshape([n for i, n in enumerate(y.shape) if dims is not None and i not in dims])
+        )
 
     @staticmethod
     def backward(ctx, grad):
@@ -236,9 +239,12 @@ class MaxDim(Function):
         if not ctx.keepdim:
             grad = grad.unsqueeze(ctx.dim)
         xp = grad.device.xp
-        hit = xp.arange(ctx.x_shape[ctx.dim]).reshape(
-            [-1 if i == ctx.dim else 1 for i in range(len(ctx.x_shape))]
-        ) == ctx.idx
+        hit = (
+            xp.arange(ctx.x_shape[ctx.dim]).reshape(
+                [-1 if i == ctx.dim else 1 for i in range(len(ctx.x_shape))]
+            )
+            == ctx.idx
+        )
         return grad.expand(ctx.x_shape) * const(grad, hit.astype(grad.data.dtype)), None, None, None
 
     samples = staticmethod(
