@@ -1,15 +1,19 @@
 """Conv2d speed and memory: tinynet vs PyTorch CPU in the same run (not collected by pytest).
 
-    python benchmarks/conv.py [--repeat 7] [--quick]
+    python benchmarks/conv.py [--repeat 7] [--rounds 3] [--quick]
 
 For each shape (N, C, H, W, F, k, extra), float32: forward, input gradient (dX) and
-weight gradient (dW), each through autograd as training uses them, timed as the
-median of 3 blocks of `--repeat` runs each, tinynet and PyTorch alternating (the
-machine is shared and noisy: compare the ratio, taken in the same run). Prints milliseconds,
-GFLOP/s (2 * N * F * C/groups * kH * kW * oH * oW per pass), the ratio
-tinynet / PyTorch, and the peak memory each pass allocates beyond its inputs
-(the output included): tracemalloc for NumPy, the profiler's allocation events for
-PyTorch. Then the speedup over the plain-loop reference on the first shape.
+weight gradient (dW), each through autograd as training uses them (a gradient pass
+has only its own input requiring grad, so each library computes just that one).
+Each library runs in its own worker process, in alternating rounds, so that
+neither times the other's BLAS / OpenMP threads still spinning, and both see the
+same machine load over time (the machine is shared and noisy: compare the ratio).
+Prints milliseconds (the median of the rounds' medians), GFLOP/s
+(2 * N * F * C/groups * kH * kW * oH * oW per pass), the ratio tinynet / PyTorch,
+and the peak memory each pass allocates beyond its inputs, the output included
+(tracemalloc for NumPy; the allocations of PyTorch's ops from its profiler, which
+does not see oneDNN's internal scratch memory). Then NumPy's GEMM rate, the ceiling
+for im2col, and the speedup over the plain-loop reference on the first shape.
 PyTorch runs with 2 threads (torch.set_num_threads(2)).
 """
 
@@ -17,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import platform
 import statistics
@@ -154,53 +159,91 @@ def machine() -> str:
     return model
 
 
+def _data(shape):
+    N, C, H, W, F, k, extra = shape
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((F, C // extra.get("groups", 1), k, k)).astype(np.float32)
+    return x, w
+
+
+def worker(lib: str, shapes: list[int], repeat: int, memory: bool) -> None:
+    """Time one library on the given shapes; print one JSON line per (shape, pass)."""
+    if lib == "torch":
+        import torch
+
+        torch.set_num_threads(2)
+    for i in shapes:
+        x, w = _data(SHAPES[i])
+        extra = SHAPES[i][6]
+        passes = (
+            _torch_passes(torch, x, w, extra) if lib == "torch" else _tinynet_passes(x, w, extra)
+        )
+        for name, fn in passes.items():
+            fn(), fn()  # warm up: allocator, BLAS threads, caches
+            ms = _median_ms(fn, repeat)
+            mb = None
+            if memory:
+                mb = _torch_peak_mb(torch, fn) if lib == "torch" else _numpy_peak_mb(fn)
+            print(json.dumps({"shape": i, "pass": name, "ms": ms, "mb": mb}), flush=True)
+
+
+def _run_worker(lib, shapes, repeat, memory) -> list[dict]:
+    cmd = [sys.executable, __file__, "--worker", lib, "--repeat", str(repeat),
+           "--shapes", ",".join(map(str, shapes))] + (["--memory"] if memory else [])  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7, help="runs per pass per round")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per library")
     parser.add_argument("--quick", action="store_true", help="first three shapes, no memory")
     parser.add_argument("--no-reference", action="store_true", help="skip the plain-loop timing")
+    parser.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
+    parser.add_argument("--shapes", help=argparse.SUPPRESS)
+    parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    shapes = list(range(3 if args.quick else len(SHAPES)))
+    if args.worker:
+        worker(args.worker, [int(i) for i in args.shapes.split(",")], args.repeat, args.memory)
+        return
     import torch
 
-    torch.set_num_threads(2)
-    print(f"# {time.strftime('%Y-%m-%d')}, {machine()}, {torch.get_num_threads()} torch threads")
-    print(
-        f"# numpy {np.__version__}, torch {torch.__version__}, python {platform.python_version()}"
-    )
-    print(f"# float32, median of 3 x {args.repeat} runs (tinynet and PyTorch in alternating "
-          "blocks)\n")  # fmt: skip
-    header = ("| shape | pass | tinynet ms | PyTorch ms | ratio | tinynet GFLOP/s | "
-              "PyTorch GFLOP/s | tinynet peak MB | PyTorch peak MB |")  # fmt: skip
-    print(header)
+    print(f"# {time.strftime('%Y-%m-%d')}, {machine()}, PyTorch with 2 threads")
+    print(f"# numpy {np.__version__}, torch {torch.__version__}, "
+          f"python {platform.python_version()}")  # fmt: skip
+    print(f"# float32; each library in its own process, {args.rounds} alternating rounds of "
+          f"{args.repeat} runs per pass; the median of the rounds' medians\n")  # fmt: skip
+    times: dict = {}
+    mems: dict = {}
+    for r in range(args.rounds):  # alternating: both see the same machine load over time
+        for lib in ("tinynet", "torch") if r % 2 == 0 else ("torch", "tinynet"):
+            for rec in _run_worker(lib, shapes, args.repeat, memory=r == 0 and not args.quick):
+                key = (lib, rec["shape"], rec["pass"])
+                times.setdefault(key, []).append(rec["ms"])
+                if rec["mb"] is not None:
+                    mems[key] = rec["mb"]
+    print("| shape | pass | tinynet ms | PyTorch ms | ratio | tinynet GFLOP/s | "
+          "PyTorch GFLOP/s | tinynet peak MB | PyTorch peak MB |")  # fmt: skip
     print("|" + "---|" * 9)
-    rng = np.random.default_rng(0)
-    shapes = SHAPES[:3] if args.quick else SHAPES
     ratios = []
-    for shape in shapes:
-        N, C, H, W, F, k, extra = shape
-        groups = extra.get("groups", 1)
-        x = rng.standard_normal((N, C, H, W)).astype(np.float32)
-        w = rng.standard_normal((F, C // groups, k, k)).astype(np.float32)
-        ours, theirs = _tinynet_passes(x, w, extra), _torch_passes(torch, x, w, extra)
-        y_shape = ours["forward"]().shape
-        flops = _flops(x.shape, w.shape, y_shape)
+    for i in shapes:
+        x, w = _data(SHAPES[i])
+        y = conv2d(tn.from_numpy(x), tn.from_numpy(w), **SHAPES[i][6])
+        flops = _flops(x.shape, w.shape, y.shape)
         for name in ("forward", "dX", "dW"):
-            a, b = ours[name], theirs[name]
-            ta, tb = [], []
-            for _ in range(3):  # alternating blocks: both see the same machine load, and
-                a()  # neither times the other library's threads still spinning after it
-                ta += [_median_ms(a, 1) for _ in range(args.repeat)]
-                b()
-                tb += [_median_ms(b, 1) for _ in range(args.repeat)]
-            ma, mb = statistics.median(ta), statistics.median(tb)
+            ma = statistics.median(times[("tinynet", i, name)])
+            mb = statistics.median(times[("torch", i, name)])
             ratios.append(ma / mb)
-            mem = ("-", "-")
-            if not args.quick:
-                mem = (f"{_numpy_peak_mb(a):.1f}", f"{_torch_peak_mb(torch, b):.1f}")
-            print(f"| {_label(shape)} | {name} | {ma:.2f} | {mb:.2f} | {ma / mb:.2f} | "
-                  f"{flops / ma / 1e6:.0f} | {flops / mb / 1e6:.0f} | {mem[0]} | {mem[1]} |",
-                  flush=True)  # fmt: skip
+            mem = [f"{mems[(lib, i, name)]:.1f}" if (lib, i, name) in mems else "-"
+                   for lib in ("tinynet", "torch")]  # fmt: skip
+            print(f"| {_label(SHAPES[i])} | {name} | {ma:.2f} | {mb:.2f} | {ma / mb:.2f} | "
+                  f"{flops / ma / 1e6:.0f} | {flops / mb / 1e6:.0f} | {mem[0]} | "
+                  f"{mem[1]} |")  # fmt: skip
     print(f"\nworst ratio tinynet / PyTorch: {max(ratios):.2f}")
+    rng = np.random.default_rng(0)
     a = rng.standard_normal((2048, 2048)).astype(np.float32)
     gemm = _median_ms(lambda: a @ a, args.repeat)
     print(f"NumPy float32 GEMM n=2048 (the ceiling for im2col): {2 * 2048**3 / gemm / 1e6:.0f} "

@@ -384,3 +384,23 @@ def test_mnist_sample_split_shapes_and_classes():
     norm = mnist_sample(normalize=True)
     m = next(iter(DataLoader(norm, batch_size=4000)))[0].numpy()
     assert abs(m.mean()) < 0.1 and 0.9 < m.std() < 1.1
+
+
+def test_tensor_dataset_batches_stay_on_the_tensors_device(device):
+    x = tn.arange(12, device=device).float().reshape(6, 2)
+    ds = TensorDataset(x, tn.arange(6, device=device))
+    xb, yb = next(iter(DataLoader(ds, batch_size=4, shuffle=True, seed=0)))
+    assert xb.device == device and yb.device == device and xb.shape == (4, 2)
+    assert xb[:, 0].cpu().tolist() == [2.0 * v for v in yb.cpu().tolist()]
+    xi, yi = ds[5]
+    assert xi.device == device and yi.item() == 5
+
+    class Generic(Dataset):  # the stacking fallback, on the same device
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return x[i], i
+
+    gx, gy = next(iter(DataLoader(Generic(), batch_size=3)))
+    assert gx.device == device and gx.cpu().tolist() == x[:3].cpu().tolist()

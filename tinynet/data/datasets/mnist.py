@@ -125,6 +125,9 @@ def _fetch(url: str, dest: pathlib.Path, checksum: str, timeout: float, progress
             raise OSError(f"truncated: got {got} of {total} bytes")
         if h.hexdigest() != checksum.lower():
             raise OSError(f"{h.name} checksum mismatch: got {h.hexdigest()}, expected {checksum}")
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a data set is not
         os.replace(tmp, dest)
     except BaseException:
         pathlib.Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,93 @@
+"""Training-step time: tinynet against PyTorch CPU, same nets, same recipe, same run.
+
+Nets: PyTorch's classic MNIST example net (conv 32 and 64 3x3, max-pool 2, fc 128,
+no dropout) at batch 64, and LeNet-5 at batch 128; SGD lr 0.01 momentum 0.9,
+cross-entropy, float32, random MNIST-shaped data. Prints the median ms per step
+and the ratio tinynet / PyTorch.
+
+    python benchmarks/train.py [--steps 20] [--repeats 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+
+
+def classic(nn):
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10),
+    )  # fmt: skip
+
+
+def lenet5(nn):
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+        nn.Linear(400, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10),
+    )  # fmt: skip
+
+
+def time_steps(lib, make, batch, steps, repeats):
+    """Median seconds per step over `repeats` runs of `steps` steps (after a warm-up)."""
+    rng = np.random.default_rng(0)
+    x_np = rng.random((batch, 1, 28, 28), dtype=np.float32)
+    y_np = rng.integers(0, 10, batch)
+    if lib == "torch":
+        import torch
+
+        nn, F = torch.nn, torch.nn.functional
+        x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
+        model = make(nn)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    else:
+        import tinynet as tn
+
+        nn, F = tn.nn, tn.nn.functional
+        x, y = tn.from_numpy(x_np), tn.from_numpy(y_np.astype(np.int64))
+        model = make(nn)
+        opt = tn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(3):
+        step()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(steps):
+            step()
+        times.append((time.perf_counter() - t0) / steps)
+    return statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--repeats", type=int, default=3)
+    args = p.parse_args()
+    import torch
+
+    torch.set_num_threads(2)
+    print(f"{'workload':<34} {'tinynet ms':>10} {'torch ms':>10} {'ratio':>7}")
+    for name, make, batch in [("classic MNIST net, batch 64", classic, 64),
+                              ("LeNet-5, batch 128", lenet5, 128)]:  # fmt: skip
+        # alternate the libraries so that load from other jobs hits both alike
+        tn_t, th_t = [], []
+        for _ in range(2):
+            tn_t.append(time_steps("tinynet", make, batch, args.steps, args.repeats))
+            th_t.append(time_steps("torch", make, batch, args.steps, args.repeats))
+        a, b = min(tn_t) * 1e3, min(th_t) * 1e3
+        print(f"{name:<34} {a:>10.1f} {b:>10.1f} {a / b:>6.2f}x")
+
+
+if __name__ == "__main__":
+    main()
