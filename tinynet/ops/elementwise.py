@@ -789,6 +789,11 @@ ge = _comparison("Ge", lambda a, b: a >= b)
 
 def _logic(name, fn, arity):
     """logical_not/and/or/xor: inputs read as bools (nonzero is True), a bool result, no grad."""
+    lname = name.lower()
+
+    def _torch_logic(torch, *a):
+        return getattr(torch, lname)(*(t > 0 for t in a))
+
     cls = type(
         name,
         (Function,),
@@ -797,10 +802,9 @@ def _logic(name, fn, arity):
             "differentiable": False,
             "forward": staticmethod(lambda ctx, *xs: fn(*(x.astype(bool) for x in xs))),
             "samples": staticmethod(
-                lambda: [Sample(((3, 4),) * arity,
-                                lambda torch, *a: getattr(torch, name.lower())(*(t > 0 for t in a)),
+                lambda: [Sample(((3, 4),) * arity, lambda torch, *a: _torch_logic(torch, *a),
                                 lambda *a: _public[name](*(t > 0 for t in a)), grad=False),
-                         Sample(((3, 4),) * arity, lambda torch, *a: getattr(torch, name.lower())(*a),
+                         Sample(((3, 4),) * arity, lambda torch, *a: getattr(torch, lname)(*a),
                                 _public[name], grad=False, name="floats")]
             ),
         },
