@@ -66,6 +66,18 @@ def test_save_is_atomic(tmp_path, monkeypatch):
     np.testing.assert_array_equal(tn.load(path)["w"].numpy(), [1.0, 1.0])  # old file intact
 
 
+def test_saved_file_gets_the_mode_open_would_give(tmp_path):
+    old = os.umask(0o022)
+    try:
+        tn.save({"w": tn.ones(2)}, tmp_path / "a.safetensors")
+        os.umask(0o077)
+        tn.save({"w": tn.ones(2)}, tmp_path / "b.safetensors")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "a.safetensors").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "b.safetensors").stat().st_mode & 0o777 == 0o600
+
+
 def test_not_safetensors_is_a_clear_error(tmp_path):
     pt = tmp_path / "model.pt"
     pt.write_bytes(b"PK\x03\x04" + b"\x00" * 100)  # what torch.save writes: a zip of pickles

@@ -141,12 +141,20 @@ def save(obj, path, metadata: dict[str, str] | None = None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a saved file gets open()'s mode
         save_file(arrays, tmp, metadata=meta)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _new_file_mode() -> int:
+    """The mode open() would give a new file: 0666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def _not_safetensors(path: str, reason: str) -> ValueError:

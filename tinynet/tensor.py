@@ -596,8 +596,10 @@ class _HookHandle:
         self._hooks, self._hook = hooks, hook
 
     def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
+        for i, h in enumerate(self._hooks):  # by identity: the same fn may be registered twice
+            if h is self._hook:
+                del self._hooks[i]
+                return
 
 
 # ----- construction -----------------------------------------------------------------
