@@ -141,8 +141,8 @@ def save(obj, path, metadata: dict[str, str] | None = None) -> None:
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     os.close(fd)
     try:
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a saved file gets open()'s mode
         save_file(arrays, tmp, metadata=meta)
+        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a saved file gets open()'s mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
