@@ -89,6 +89,27 @@ def test_max_pool2d_propagates_nan(torch):
     _close(_host(y), want.numpy(), "float64", "NaN forward")
 
 
+@pytest.mark.parametrize("kw", [dict(kernel_size=2), dict(kernel_size=3, stride=1, padding=1)],
+                         ids=["disjoint", "overlapping"])  # fmt: skip
+def test_max_pool2d_backward_with_nan_input_and_inf_grad(torch, device, kw):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 2, 6, 6))
+    x[0, 0, 1, 2] = x[0, 0, 0, 0] = x[1, 1, 3, 3] = np.nan  # two NaNs in one window: last wins
+    x[1, 0, :2, :2] = 0.5  # a tie: the first tap wins
+    t_x = torch.tensor(x, requires_grad=True)
+    t_y = torch.nn.functional.max_pool2d(t_x, **kw)
+    g = rng.standard_normal(tuple(t_y.shape))
+    g[0, 1, 0, 0], g[1, 0, 0, 0] = np.inf, -np.inf
+    t_y.backward(torch.tensor(g))
+    xt = tn.tensor(x, requires_grad=True, device=device)
+    y = max_pool2d(xt, **kw)
+    y.backward(tn.tensor(g, device=device))
+    # assert_allclose: equal infs and NaNs in the same places pass, nothing else does
+    np.testing.assert_allclose(_host(y), t_y.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(_host(xt.grad), t_x.grad.numpy(), rtol=1e-12)
+    assert np.isinf(t_x.grad.numpy()).sum() == 2  # the test does exercise infinite gradients
+
+
 AVG_CASES = [
     dict(kernel_size=2),
     dict(kernel_size=3, stride=1, padding=1),

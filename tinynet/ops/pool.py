@@ -74,20 +74,23 @@ def _spread(xp, grad: Array, spec: PoolSpec, pick) -> Array:
 def _max_indices(xp, x: Array, spec: PoolSpec):
     """Values and tap index of each window's maximum; ties go to the first, NaN wins (as torch).
 
-    The maximum is a chain of elementwise maxima over the kernel taps (NaN propagates); the
-    index is then the first tap equal to it, or the last NaN tap, as torch's loop picks it.
+    Each tap is copied once into a contiguous array (strided reads are the slow part); the
+    maximum is a chain of elementwise maxima over them (NaN propagates), and the index the first
+    tap equal to it, or the last NaN tap, as torch's loop picks it. The index is updated with
+    arithmetic, idx -= hit * (idx - t), because a select over a random mask runs far slower.
     """
     xpad = _padded(xp, x, spec, -math.inf)
-    taps = [xpad[:, :, rows, cols] for _, rows, cols in spec.taps()]
+    taps = [xp.ascontiguousarray(xpad[:, :, rows, cols]) for _, rows, cols in spec.taps()]
     best = taps[0]
     for v in taps[1:]:
         best = xp.maximum(best, v)
     n = len(taps)
     idx = xp.zeros(best.shape, dtype=xp.int8 if n <= 127 else xp.int32)
-    for t in range(n - 1, -1, -1):  # backwards, so the first equal tap is written last
-        idx = xp.where(taps[t] == best, t, idx).astype(idx.dtype, copy=False)
+    for t in range(n - 1, 0, -1):  # backwards, so the first equal tap is written last
+        idx -= (taps[t] == best) * (idx - t)
+    idx *= taps[0] != best  # tap 0 wins its ties (and NaN windows start from 0)
     for t in range(1, n):  # a NaN window: torch keeps the last NaN it meets
-        idx = xp.where(taps[t] != taps[t], t, idx).astype(idx.dtype, copy=False)
+        idx -= xp.isnan(taps[t]) * (idx - t)
     return best, idx
 
 
@@ -148,13 +151,17 @@ class MaxPool2dScatter(Function):
     def forward(ctx, grad, indices, spec):
         ctx.spec, ctx.indices = spec, indices
         xp = ctx.device.xp
+        if bool(xp.isfinite(grad).all()):  # multiplying by the 0/1 mask is exact, and fast
+            pick = lambda t: grad * (indices == t)  # noqa: E731
+        else:  # inf * 0 would put NaN where torch puts 0: select instead (10x slower on CPU)
+            pick = lambda t: xp.where(indices == t, grad, 0)  # noqa: E731
         (kH, kW), (sH, sW), (dH, dW) = spec.kernel, spec.stride, spec.dilation
         if sH > (kH - 1) * dH and sW > (kW - 1) * dW:  # disjoint windows: assign, no adds
             out = xp.zeros(grad.shape[:2] + spec.padded, dtype=grad.dtype)
             for t, rows, cols in spec.taps():
-                out[:, :, rows, cols] = grad * (indices == t)
+                out[:, :, rows, cols] = pick(t)
             return _crop(out, spec)
-        return _spread(xp, grad, spec, lambda t: grad * (indices == t))
+        return _spread(xp, grad, spec, pick)
 
     @staticmethod
     def backward(ctx, grad):
