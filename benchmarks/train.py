@@ -5,13 +5,18 @@ no dropout) at batch 64, and LeNet-5 at batch 128; SGD lr 0.01 momentum 0.9,
 cross-entropy, float32, random MNIST-shaped data. Prints the median ms per step
 and the ratio tinynet / PyTorch.
 
-    python benchmarks/train.py [--steps 20] [--repeats 3]
+    python benchmarks/train.py [--steps 20] [--repeats 3] [--rounds 3] [--unset-blas-env]
+
+Each measurement runs in a fresh worker process of its own, the libraries alternating.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -69,24 +74,55 @@ def time_steps(lib, make, batch, steps, repeats):
     return statistics.median(times)
 
 
+NETS = {"classic": ("classic MNIST net, batch 64", classic, 64),
+        "lenet5": ("LeNet-5, batch 128", lenet5, 128)}  # fmt: skip
+BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def run_worker(lib: str, net: str, args, env) -> float:
+    """Seconds per step, measured in a fresh process of its own (no shared allocator state)."""
+    cmd = [sys.executable, __file__, "--worker", lib, "--net", net,
+           "--steps", str(args.steps), "--repeats", str(args.repeats)]  # fmt: skip
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return float(out.stdout.split()[-1])
+
+
+def table(args, env, title: str) -> None:
+    print(title)
+    print(f"{'workload':<34} {'tinynet ms':>10} {'torch ms':>10} {'ratio':>7}")
+    for net, (name, _, _) in NETS.items():
+        # alternate the libraries so that load from other jobs hits both alike; best of rounds
+        tn_t, th_t = [], []
+        for _ in range(args.rounds):
+            tn_t.append(run_worker("tinynet", net, args, env))
+            th_t.append(run_worker("torch", net, args, env))
+        a, b = min(tn_t) * 1e3, min(th_t) * 1e3
+        print(f"{name:<34} {a:>10.1f} {b:>10.1f} {a / b:>6.2f}x", flush=True)
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--rounds", type=int, default=3, help="alternating worker pairs per net")
+    p.add_argument("--unset-blas-env", action="store_true",
+                   help="also run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")  # fmt: skip
+    p.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--net", choices=list(NETS), help=argparse.SUPPRESS)
     args = p.parse_args()
-    import torch
+    if args.worker:
+        _, make, batch = NETS[args.net]
+        if args.worker == "torch":
+            import torch
 
-    torch.set_num_threads(2)
-    print(f"{'workload':<34} {'tinynet ms':>10} {'torch ms':>10} {'ratio':>7}")
-    for name, make, batch in [("classic MNIST net, batch 64", classic, 64),
-                              ("LeNet-5, batch 128", lenet5, 128)]:  # fmt: skip
-        # alternate the libraries so that load from other jobs hits both alike
-        tn_t, th_t = [], []
-        for _ in range(2):
-            tn_t.append(time_steps("tinynet", make, batch, args.steps, args.repeats))
-            th_t.append(time_steps("torch", make, batch, args.steps, args.repeats))
-        a, b = min(tn_t) * 1e3, min(th_t) * 1e3
-        print(f"{name:<34} {a:>10.1f} {b:>10.1f} {a / b:>6.2f}x")
+            torch.set_num_threads(2)
+        print(time_steps(args.worker, make, batch, args.steps, args.repeats))
+        return
+    blas = ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in BLAS_ENV)
+    table(args, dict(os.environ), f"ms per training step, SGD momentum 0.9, float32 ({blas})")
+    if args.unset_blas_env:
+        env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
+        table(args, env, "\nthe same with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
 
 
 if __name__ == "__main__":

@@ -877,3 +877,18 @@ def test_gpu_compare_devices_and_doctor():
     report.assert_close(rtol=1e-4)  # float32 on two devices: rounding, nothing more
     buf = io.StringIO()
     assert doctor.main(file=buf) == 0, buf.getvalue()
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="glibc's mallopt exists on Linux only")
+def test_cpu_backend_keeps_freed_memory_unless_told_not_to():
+    def tuned(env_value):
+        env = dict(os.environ, TINYNET_KEEP_FREED_MEMORY=env_value)
+        code = "import tinynet.backend.cpu as c; print(c.malloc_tuned)"
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True)  # fmt: skip
+        return out.stdout.strip()
+
+    import platform
+
+    assert tuned("1") == str(platform.libc_ver()[0] == "glibc")
+    assert tuned("0") == "False"

@@ -117,6 +117,10 @@ def main(devices=None, file=None) -> int:
     say(f"  Python        {platform.python_version()} ({sys.executable})")
     say(f"  NumPy         {np.__version__}")
     say(f"  BLAS          {blas_info()}")
+    from .backend import cpu
+
+    kept = "on" if cpu.malloc_tuned else "off (TINYNET_KEEP_FREED_MEMORY=0, or not glibc)"
+    say(f"  malloc reuse  {kept}")
     info = backend.diagnose("cuda") or {}
     from .backend.cuda import cuda_version_str
 

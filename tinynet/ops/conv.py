@@ -132,40 +132,60 @@ def _block(device, N: int, per_image_bytes: int) -> int:
     return max(1, min(N, budget // max(per_image_bytes, 1)))
 
 
-def _column_blocks(device, x: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols):
-    """Yield (i, j, cols): the column matrix of images i:j, shape (j-i, G, K, L)."""
+def _column_blocks(device, x: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols, ones=False):
+    """Yield (i, j, cols): the column matrix of images i:j, shape (j-i, G, K, L).
+
+    With `ones`, each group's matrix gets one more row of ones (K + 1 rows): the forward
+    puts the bias in the GEMM that way, [w | b] @ [cols; 1], instead of a pass over y.
+    """
     xp = device.xp
     N, C = x.shape[:2]
     G = spec.groups
     _, Cg, kH, kW = w_shape
-    if (kH, kW) == (1, 1) and spec.stride == (1, 1) and not any(spec.padding):
+    if (kH, kW) == (1, 1) and spec.stride == (1, 1) and not any(spec.padding) and not ones:
         yield 0, N, x.reshape(N, G, lay.K, lay.L)  # 1x1: the input already is the matrix
         return
     xpad = _pad(xp, x, spec.padding)
     if lay.wide and xpad.strides[2:] != (xpad.shape[3] * xpad.itemsize, xpad.itemsize):
         xpad = xp.ascontiguousarray(xpad)  # the wide view reads each plane as one run
     view = _windows(device.backend, xpad, w_shape, spec, lay)
-    nb = _block(device, N, G * lay.K * lay.L * x.itemsize)
-    buf = xp.empty((nb,) + view.shape[1:], dtype=x.dtype)
+    K1 = lay.K + ones
+    nb = _block(device, N, G * K1 * lay.L * x.itemsize)
+    buf = xp.empty((nb, G, K1, lay.L), dtype=x.dtype)
+    if ones:
+        buf[:, :, lay.K] = 1
     for i in range(0, N, nb):  # blocks of images, sized in bytes (one block when they fit)
         j = min(N, i + nb)
-        cols = buf[: j - i]
-        cols[...] = view[i:j]
-        yield i, j, cols.reshape(j - i, G, lay.K, lay.L)
+        buf[: j - i, :, : lay.K].reshape(view[i:j].shape)[...] = view[i:j]  # a view of buf
+        yield i, j, buf[: j - i]
 
 
-def _conv_forward(device, x: Array, w: Array, spec: ConvSpec) -> Array:
-    """y[n, g, f] = w[g, f] @ cols[n, g]: one GEMM per group (batched over a block of images)."""
+def _conv_forward(device, x: Array, w: Array, spec: ConvSpec, b: Array | None = None) -> Array:
+    """y[n, g, f] = w[g, f] @ cols[n, g] (+ b): one GEMM per group, batched over images."""
     xp = device.xp
     N = x.shape[0]
     F = w.shape[0]
     G = spec.groups
     lay = _cols_layout(x.shape, w.shape, spec)
-    wg = xp.ascontiguousarray(w.reshape(G, F // G, lay.K))  # BLAS needs positive strides
-    y = xp.empty((N, G, F // G, lay.oH * lay.pitch), dtype=x.dtype)
-    for i, j, cols in _column_blocks(device, x, w.shape, spec, lay):
-        xp.matmul(wg, cols, out=y[i:j, :, :, : lay.L])
-    return y.reshape(N, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
+    wg = w.reshape(G, F // G, lay.K)
+    if b is not None:  # [w | b], so that the GEMM adds the bias (the columns get a ones row)
+        wg = xp.concatenate([wg, b.reshape(G, F // G, 1).astype(w.dtype)], axis=2)
+    wg = xp.ascontiguousarray(wg)  # BLAS needs positive strides
+    y = xp.empty((N, F, lay.oH, lay.oW), dtype=x.dtype)
+    if lay.pitch == lay.oW:  # the GEMM writes y itself
+        for i, j, cols in _column_blocks(device, x, w.shape, spec, lay, ones=b is not None):
+            xp.matmul(wg, cols, out=y[i:j].reshape(j - i, G, F // G, lay.L))
+        return y
+    # Wide columns: the GEMM writes a block at the padded pitch, and the block (still in cache)
+    # is copied into y without the Wp - oW columns, so that y and all after it are contiguous.
+    wide = None
+    for i, j, cols in _column_blocks(device, x, w.shape, spec, lay, ones=b is not None):
+        if wide is None:
+            wide = xp.empty((j - i, G, F // G, lay.oH * lay.pitch), dtype=x.dtype)
+        blk = wide[: j - i]
+        xp.matmul(wg, cols, out=blk[:, :, :, : lay.L])
+        y[i:j] = blk.reshape(j - i, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
+    return y
 
 
 def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) -> Array:
@@ -295,7 +315,7 @@ class Conv2d(Function):
     def forward(ctx, x, w, b, spec):
         ctx.save_for_backward(x, w)
         ctx.spec = spec
-        return _add_bias(_conv_forward(ctx.device, x, w, spec), b)
+        return _conv_forward(ctx.device, x, w, spec, b)
 
     @staticmethod
     def backward(ctx, grad):
