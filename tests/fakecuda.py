@@ -28,9 +28,14 @@ available through `tinynet.backend.register_backend`; tests/conftest.py calls it
 
 from __future__ import annotations
 
+import ctypes
 import functools
 import math
 import operator as _op
+import os
+import shutil
+import subprocess
+import tempfile
 import types
 
 import numpy as np
@@ -489,6 +494,107 @@ for _name in _GENERATOR_METHODS:
     setattr(Generator, _name, _gen_method(_name))
 
 
+# ----- ElementwiseKernel: tinynet's CUDA kernel sources, compiled for the CPU -----------------
+
+_CTYPES = {
+    "int32": ("int", ctypes.c_int32),
+    "int64": ("long long", ctypes.c_int64),
+    "float32": ("float", ctypes.c_float),
+    "float64": ("double", ctypes.c_double),
+}
+_T = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_compiled: dict = {}
+
+
+def have_compiler() -> bool:
+    return shutil.which(os.environ.get("CXX", "g++")) is not None
+
+
+class ElementwiseKernel:
+    """cupy.ElementwiseKernel for the kernels tinynet writes, run on the CPU.
+
+    The operation (CUDA C++ as CuPy takes it) is compiled by g++ into a loop over the
+    output's elements, `i` the element index, as CuPy's generated code runs it with one
+    thread per element. Takes what tinynet's kernels use: `raw T` inputs (indexed by a flat
+    element index), scalar int32/int64/float32/float64 inputs, and one non-raw output `T`,
+    passed as the last argument. T is float or double. Device arrays only: a NumPy array
+    among the arguments is a host/device mix, as everywhere in the stand-in.
+    """
+
+    def __init__(self, in_params: str, out_params: str, operation: str, name: str = "kernel",
+                 **kwargs):  # fmt: skip
+        self.ins = [p.split() for p in in_params.split(",")]
+        self.out = out_params.split()
+        if len(self.out) != 2 or self.out[0] != "T":
+            raise NotImplementedError(f"fakecuda.ElementwiseKernel: output {out_params!r}")
+        for p in self.ins:
+            if not (p[:2] == ["raw", "T"] and len(p) == 3) and not (
+                len(p) == 2 and p[0] in _CTYPES
+            ):
+                raise NotImplementedError(f"fakecuda.ElementwiseKernel: parameter {p}")
+        self.operation, self.name = operation, name
+
+    def _source(self, T: str) -> str:
+        args, setup = ["ptrdiff_t n__"], []
+        for p in self.ins:
+            if p[0] == "raw":
+                args.append(f"T* {p[2]}__p")
+                setup.append(f"Raw<T> {p[2]}{{{p[2]}__p}};")
+            else:
+                args.append(f"{_CTYPES[p[0]][0]} {p[1]}")
+        args.append(f"T* {self.out[1]}__p")
+        return (
+            "#include <cstddef>\n"
+            f"typedef {T} T;\n"
+            "template <typename U> struct Raw { U* p; U& operator[](ptrdiff_t k) const "
+            "{ return p[k]; } };\n"
+            f'extern "C" void {self.name}({", ".join(args)}) {{\n'
+            + "\n".join(setup)
+            + f"\nfor (ptrdiff_t i = 0; i < n__; ++i) {{\nT& {self.out[1]} = {self.out[1]}__p[i];"
+            + f"\n{self.operation}\n}}\n}}\n"
+        )
+
+    def _function(self, T: str):
+        src = self._source(T)
+        if src not in _compiled:
+            d = tempfile.mkdtemp(prefix="fakecuda-kernel-")
+            path = os.path.join(d, "kernel.cpp")
+            with open(path, "w") as f:
+                f.write(src)
+            lib = os.path.join(d, "kernel.so")
+            cxx = os.environ.get("CXX", "g++")
+            subprocess.run([cxx, "-O2", "-shared", "-fPIC", "-o", lib, path], check=True,
+                           capture_output=True, text=True)  # fmt: skip
+            _compiled[src] = getattr(ctypes.CDLL(lib), self.name)
+        return _compiled[src]
+
+    def __call__(self, *args):
+        if len(args) != len(self.ins) + 1:
+            raise TypeError(f"{self.name}: takes {len(self.ins) + 1} arguments, got {len(args)}")
+        out = args[-1]
+        if type(out) is not ndarray:
+            raise TypeError(f"{self.name}: the output must be a device array")
+        T = _T.get(out.dtype)
+        if T is None:
+            raise NotImplementedError(f"{self.name}: T = {out.dtype}")
+        cargs = [ctypes.c_ssize_t(out.size)]
+        for p, a in zip(self.ins, args):
+            if p[0] == "raw":
+                if type(a) is not ndarray:
+                    raise _mixing(self.name) if isinstance(a, np.ndarray) else TypeError(
+                        f"{self.name}: {p[2]} must be a device array")  # fmt: skip
+                if a.dtype != out.dtype or not a._a.flags.c_contiguous:
+                    raise TypeError(f"{self.name}: {p[2]} must be C-contiguous {out.dtype}")
+                cargs.append(a._a.ctypes.data_as(ctypes.c_void_p))
+            else:
+                cargs.append(_CTYPES[p[0]][1](a))
+        if not out._a.flags.c_contiguous:
+            raise NotImplementedError(f"{self.name}: a strided output")
+        cargs.append(out._a.ctypes.data_as(ctypes.c_void_p))
+        self._function(T)(*cargs)
+        return out
+
+
 # ----- the backend module: the interface of tinynet/backend/cpu.py ---------------------------
 
 backend = types.ModuleType(
@@ -562,6 +668,21 @@ def _from_dlpack(x):
     raise BufferError(f"fakecuda: cannot import a {type(x).__name__} through DLPack")
 
 
+def _col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
+    """backend/cuda.py's col2im: its kernel source, run by the ElementwiseKernel above."""
+    from tinynet.backend import cpu, cuda
+
+    if not have_compiler():  # the tap loop instead; test_col2im_kernel_* skip and say why
+        return cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+    if "fakecuda" not in _kernels:
+        _kernels["fakecuda"] = ElementwiseKernel(*cuda.COL2IM_KERNEL)
+    if not cuda.run_col2im(_kernels["fakecuda"], cols, dst, kernel, stride, dilation, out_hw,
+                           pitch):  # fmt: skip
+        cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+
+
+_kernels: dict = {}
+backend.col2im = _col2im
 backend.is_array = _is_array
 backend.from_host = _from_host
 backend.to_host = _to_host
@@ -675,6 +796,7 @@ def as_cupy_modules() -> dict[str, types.ModuleType]:
     special = _module("cupyx.scipy.special", erf=_erf_fn)
     scipy = _module("cupyx.scipy", special=special)
     cupyx = _module("cupyx", scatter_add=_scatter_add, scipy=scipy)
+    cupy.ElementwiseKernel = ElementwiseKernel
     return {"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special}
 
 
@@ -706,6 +828,7 @@ def _reset_tinynet_cuda() -> None:
 
     tc._cupy_module = None
     tc._import_error = None
+    tc._kernels.clear()
     tb._DEVICES.clear()
     tb._generators.clear()
     tb._default_device[0] = None

@@ -528,6 +528,59 @@ def test_cuda_backend_kernels_agree_with_numpy(fake_cupy):
     np.testing.assert_array_equal(tcuda.to_host(g1.random((4,))), tcuda.to_host(g2.random((4,))))
 
 
+# (C, H, W, kernel, stride, dilation): with stride 1 the "wide" layout of conv.py
+COL2IM_CASES = [
+    (2, 6, 7, (3, 3), (1, 1), (1, 1)),
+    (3, 8, 6, (2, 3), (1, 1), (2, 1)),
+    (2, 9, 9, (3, 3), (2, 2), (1, 1)),
+    (1, 7, 8, (2, 2), (3, 2), (2, 3)),
+    (2, 5, 5, (1, 1), (2, 2), (1, 1)),
+]
+
+
+def _col2im_inputs(case, dtype, rng):
+    """Columns and a padded-gradient buffer as conv.py's _conv_input hands them over."""
+    C, Hp, Wp, (kH, kW), (sH, sW), (dH, dW) = case
+    oH, oW = (Hp - dH * (kH - 1) - 1) // sH + 1, (Wp - dW * (kW - 1) - 1) // sW + 1
+    wide = (sH, sW) == (1, 1)
+    pitch, R = (Wp, Hp + 1) if wide else (oW, Hp)
+    cols = rng.standard_normal((2, C, kH, kW, oH, pitch)).astype(dtype)
+    cols[..., oW:] = 0  # the wide layout's padding columns are zero
+    dst = rng.standard_normal((2, C, R, Wp)).astype(dtype)  # col2im adds onto what is there
+    geometry = ((kH, kW), (sH, sW), (dH, dW), (oH, oW), pitch)
+    return cols.reshape(2, C, kH, kW, oH * pitch), dst, geometry
+
+
+@pytest.mark.skipif(not fakecuda.have_compiler(), reason="no C++ compiler to run the kernel")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", COL2IM_CASES)
+def test_col2im_kernel_source_agrees_with_the_tap_loop(case, dtype):
+    """backend/cuda.py's CUDA col2im kernel, compiled for the CPU, against cpu.col2im."""
+    cols, dst, geometry = _col2im_inputs(case, dtype, np.random.default_rng(0))
+    want = dst.copy()
+    tb.cpu.col2im(cols, want, *geometry)
+    got = fakecuda.backend.from_host(dst)
+    kernel = fakecuda.ElementwiseKernel(*tcuda.COL2IM_KERNEL)
+    assert tcuda.run_col2im(kernel, fakecuda.backend.from_host(cols), got, *geometry)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(fakecuda.backend.to_host(got), want, rtol=tol, atol=tol)
+
+
+@pytest.mark.skipif(not fakecuda.have_compiler(), reason="no C++ compiler to run the kernel")
+def test_conv2d_input_gradient_uses_the_kernel_on_the_stand_in(monkeypatch):
+    calls = []
+    run = fakecuda.ElementwiseKernel.__call__
+    monkeypatch.setattr(fakecuda.ElementwiseKernel, "__call__",
+                        lambda self, *a: calls.append(self.name) or run(self, *a))  # fmt: skip
+    x = tn.randn(2, 3, 7, 7, device="fakecuda", requires_grad=True)
+    w = tn.randn(4, 3, 3, 3, device="fakecuda")
+    tn.nn.functional.conv2d(x, w, stride=2, padding=1).sum().backward()
+    assert calls == ["tinynet_col2im"]
+    xc = x.detach().cpu().requires_grad_(True)
+    tn.nn.functional.conv2d(xc, w.cpu(), stride=2, padding=1).sum().backward()
+    np.testing.assert_allclose(x.grad.cpu().numpy(), xc.grad.numpy(), rtol=1e-5, atol=1e-6)
+
+
 def _sample_inputs(sample, rng, dev):
     out = []
     for a in sample.args:
@@ -853,6 +906,21 @@ def test_gpu_backend_kernels_agree_with_numpy():
     a = tn.randn(8, device="cuda").tolist()
     tn.manual_seed(3)
     assert tn.randn(8, device="cuda").tolist() == a
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("case", COL2IM_CASES)
+def test_gpu_col2im_kernel_agrees_with_the_tap_loop(case, dtype):
+    import cupy
+
+    cols, dst, geometry = _col2im_inputs(case, dtype, np.random.default_rng(0))
+    want = dst.copy()
+    tb.cpu.col2im(cols, want, *geometry)
+    got = cupy.asarray(dst)
+    tcuda.col2im(cupy.asarray(cols), got, *geometry)
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(got.get(), want, rtol=tol, atol=tol)
 
 
 @pytest.mark.gpu

@@ -207,6 +207,57 @@ def scatter_add(target, index, values) -> None:
     target[...] = acc.astype(target.dtype)
 
 
+# col2im as one kernel: each thread makes one element of the padded input gradient, summing
+# the column entries of the taps that read it (a gather: no atomics, one launch instead of
+# kH*kW strided adds). It must agree with cpu.col2im (tests run this very source on the CPU,
+# compiled by g++, through the stand-in's ElementwiseKernel).
+COL2IM_KERNEL = (
+    "raw T cols, int32 R, int32 Wd, int32 kH, int32 kW, int32 sH, int32 sW, "
+    "int32 dH, int32 dW, int32 oH, int32 oW, int32 pitch, int32 L",
+    "T dst",
+    """
+    const ptrdiff_t nc = i / ((ptrdiff_t)R * Wd);  // image and channel
+    const int h = (int)((i / Wd) % R), w = (int)(i % Wd);  // the padded input pixel
+    T acc = 0;
+    for (int a = 0; a < kH; ++a) {  // tap (a, b) reads (h, w) for output pixel (y, x) when
+        const int ty = h - a * dH;  // h = y*sH + a*dH and w = x*sW + b*dW
+        if (ty < 0 || ty % sH != 0 || ty / sH >= oH) continue;
+        for (int b = 0; b < kW; ++b) {
+            const int tx = w - b * dW;
+            if (tx < 0 || tx % sW != 0 || tx / sW >= oW) continue;
+            acc += cols[((nc * kH + a) * kW + b) * L + (ty / sH) * pitch + tx / sW];
+        }
+    }
+    dst = dst + acc;
+    """,
+    "tinynet_col2im",
+)
+_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_kernels: dict = {}
+
+
+def run_col2im(kernel, cols, dst, kernel_hw, stride, dilation, out_hw, pitch) -> bool:
+    """Run COL2IM_KERNEL (compiled as `kernel`) on C-contiguous arrays; False where it does not
+    apply (other dtypes, strided arrays): the caller then uses the plain array version."""
+    if dst.dtype not in _FUSED_DTYPES or cols.dtype != dst.dtype:
+        return False
+    if not (cols.flags.c_contiguous and dst.flags.c_contiguous):
+        return False
+    R, Wd = dst.shape[2:]
+    kernel(cols, R, Wd, *kernel_hw, *stride, *dilation, *out_hw, pitch, cols.shape[-1], dst)
+    return True
+
+
+def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
+    """cpu.col2im on the GPU: one fused kernel for float32/float64, the tap loop otherwise."""
+    if "col2im" not in _kernels:
+        _kernels["col2im"] = _cupy().ElementwiseKernel(*COL2IM_KERNEL)
+    if not run_col2im(_kernels["col2im"], cols, dst, kernel, stride, dilation, out_hw, pitch):
+        from . import cpu  # its col2im is plain array code, which runs on CuPy arrays as is
+
+        cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+
+
 def strided_view(a, shape, strides):
     """A view of `a` with the given shape and byte strides (CuPy views are always writable)."""
     return _cupy().lib.stride_tricks.as_strided(a, shape=tuple(shape), strides=tuple(strides))

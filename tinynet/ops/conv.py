@@ -224,10 +224,10 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
     """dx = col2im(w^T @ dy): the adjoint of the forward (= conv_transpose2d(dy, w)).
 
     The GEMM gives, for every output pixel, the gradient of its whole receptive
-    field (the columns); col2im adds them back onto the input, one strided slice
-    per kernel tap (i, j), so the Python loop runs kH*kW times whatever the image size.
+    field (the columns); col2im (the backend's: tap by tap in NumPy, one fused kernel
+    on CuPy) adds them back onto the input.
     """
-    xp = device.xp
+    xp, col2im = device.xp, device.backend.col2im
     N, F, oH, oW = dy.shape
     _, Cg, kH, kW = w.shape
     G = spec.groups
@@ -250,7 +250,6 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
         # i*dH*Wp + j*dW of the flattened padded input: long, fast adds instead of short rows.
         L = oH * Wp
         out = xp.zeros((N, C, Hp + 1, Wp), dtype=dy.dtype)  # one spare row for the last tap
-        flat = out.reshape(N, C, (Hp + 1) * Wp)
         nb = _block(device, N, G * K * L * dy.itemsize)
         wide = xp.zeros((nb, F, oH, Wp), dtype=dy.dtype)
         buf = xp.empty((nb, G, K, L), dtype=dy.dtype)
@@ -259,12 +258,8 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
             m = b1 - b0
             wide[:m, :, :, :oW] = dy[b0:b1]
             cols = _times_w(xp, wT, wide[:m].reshape(m, G, Fg, L), buf[:m])
-            cols = cols.reshape(m, C, kH, kW, L)
-            dst = flat[b0:b1]
-            for i in range(kH):
-                for j in range(kW):
-                    o = i * dH * Wp + j * dW
-                    dst[:, :, o : o + L] += cols[:, :, i, j]
+            col2im(cols.reshape(m, C, kH, kW, L), out[b0:b1], (kH, kW), (1, 1), (dH, dW),
+                   (oH, oW), Wp)  # fmt: skip
     else:
         out = xp.zeros((N, C, Hp, Wp), dtype=dy.dtype)
         P = oH * oW
@@ -274,13 +269,8 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
         for b0 in range(0, N, nb):
             b1 = min(N, b0 + nb)
             cols = _times_w(xp, wT, dy4[b0:b1], buf[: b1 - b0])
-            cols = cols.reshape(b1 - b0, C, kH, kW, oH, oW)
-            dst = out[b0:b1]
-            for i in range(kH):
-                for j in range(kW):
-                    rows = slice(i * dH, i * dH + sH * (oH - 1) + 1, sH)
-                    cols_ = slice(j * dW, j * dW + sW * (oW - 1) + 1, sW)
-                    dst[:, :, rows, cols_] += cols[:, :, i, j]
+            col2im(cols.reshape(b1 - b0, C, kH, kW, P), out[b0:b1], (kH, kW), (sH, sW),
+                   (dH, dW), (oH, oW), oW)  # fmt: skip
     return out[:, :, pt : pt + H, pl : pl + W]  # a view: cropping needs no copy
 
 
