@@ -5,7 +5,7 @@ no dropout) at batch 64, and LeNet-5 at batch 128; SGD lr 0.01 momentum 0.9,
 cross-entropy, float32, random MNIST-shaped data. Prints the median ms per step
 and the ratio tinynet / PyTorch.
 
-    python benchmarks/train.py [--steps 20] [--repeats 3] [--rounds 3] [--unset-blas-env]
+    python benchmarks/train.py [--steps 20] [--repeats 3] [--rounds 5] [--unset-blas-env]
 
 Each measurement runs in a fresh worker process of its own, the libraries alternating.
 """
@@ -89,22 +89,27 @@ def run_worker(lib: str, net: str, args, env) -> float:
 
 def table(args, env, title: str) -> None:
     print(title)
-    print(f"{'workload':<34} {'tinynet ms':>10} {'torch ms':>10} {'ratio':>7}")
+    head = f"{'workload':<30} {'tinynet ms':>10} {'torch ms':>9} {'ratio':>6}  per-round ratios"
+    print(head)
     for net, (name, _, _) in NETS.items():
-        # alternate the libraries so that load from other jobs hits both alike; best of rounds
+        # Alternate the libraries so that load from other jobs hits both alike. Times: the best
+        # round of each; ratio: the median of the rounds' paired ratios (robust to slow drift).
         tn_t, th_t = [], []
         for _ in range(args.rounds):
             tn_t.append(run_worker("tinynet", net, args, env))
             th_t.append(run_worker("torch", net, args, env))
+        ratios = sorted(a / b for a, b in zip(tn_t, th_t))
         a, b = min(tn_t) * 1e3, min(th_t) * 1e3
-        print(f"{name:<34} {a:>10.1f} {b:>10.1f} {a / b:>6.2f}x", flush=True)
+        spread = " ".join(f"{r:.2f}" for r in ratios)
+        print(f"{name:<30} {a:>10.1f} {b:>9.1f} {statistics.median(ratios):>5.2f}x  {spread}",
+              flush=True)  # fmt: skip
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=20)
     p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--rounds", type=int, default=3, help="alternating worker pairs per net")
+    p.add_argument("--rounds", type=int, default=5, help="alternating worker pairs per net")
     p.add_argument("--unset-blas-env", action="store_true",
                    help="also run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")  # fmt: skip
     p.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
