@@ -236,13 +236,15 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
     (sH, sW), (pt, pb, pl, pr), (dH, dW) = spec.stride, spec.padding, spec.dilation
     # rows and columns of the padded input (cropping bottom/right padding may not reach H, W)
     Hp, Wp = max(H + pt + pb, pt + H), max(W + pl + pr, pl + W)
-    if (sH, sW) == (1, 1) and Cg == 1 and Fg == 1 and pt <= dH * (kH - 1) and pl <= dW * (kW - 1):
-        # Depthwise, stride 1: the adjoint is the same depthwise conv with the kernel flipped,
-        # over dy padded by d*(k-1) - p. Its columns are copies of dy (fast); col2im's would
-        # be kH*kW products per pixel followed by kH*kW passes of adds (measured 3x slower).
+    if (sH, sW) == (1, 1) and Cg >= Fg and pt <= dH * (kH - 1) and pl <= dW * (kW - 1):
+        # Stride 1 with at least as many input as output channels: the adjoint is a conv of dy,
+        # padded by d*(k-1) - p, with the kernel flipped and its channel axes swapped. Its GEMM
+        # sums over F*kH*kW (col2im's over F only), which BLAS runs faster; measured 1.1-1.6x
+        # faster than GEMM + col2im here when C >= F, slower when C < F. Depthwise gains 3x.
         pads = (dH * (kH - 1) - pt, H - oH + pt, dW * (kW - 1) - pl, W - oW + pl)
         flip = ConvSpec((1, 1), pads, (dH, dW), G)
-        return _conv_forward(device, dy, w[:, :, ::-1, ::-1], flip)
+        wf = w[:, :, ::-1, ::-1].reshape(G, Fg, Cg, kH, kW).transpose(0, 2, 1, 3, 4)
+        return _conv_forward(device, dy, wf.reshape(C, Fg, kH, kW), flip)
     wT = xp.ascontiguousarray(w.reshape(G, Fg, K)).transpose(0, 2, 1)  # (G, K, Fg)
     if (sH, sW) == (1, 1):
         # Stride 1: compute the columns at the padded width Wp (dy gets Wp - oW zero columns),
