@@ -539,7 +539,8 @@ COL2IM_CASES = [
 
 
 def _col2im_inputs(case, dtype, rng):
-    """Columns and a padded-gradient buffer as conv.py's _conv_input hands them over."""
+    """Columns and a padded-gradient buffer as conv.py's _conv_input hands them over, the
+    geometry, and what cpu.col2im makes of them."""
     C, Hp, Wp, (kH, kW), (sH, sW), (dH, dW) = case
     oH, oW = (Hp - dH * (kH - 1) - 1) // sH + 1, (Wp - dW * (kW - 1) - 1) // sW + 1
     wide = (sH, sW) == (1, 1)
@@ -548,7 +549,10 @@ def _col2im_inputs(case, dtype, rng):
     cols[..., oW:] = 0  # the wide layout's padding columns are zero
     dst = rng.standard_normal((2, C, R, Wp)).astype(dtype)  # col2im adds onto what is there
     geometry = ((kH, kW), (sH, sW), (dH, dW), (oH, oW), pitch)
-    return cols.reshape(2, C, kH, kW, oH * pitch), dst, geometry
+    cols = cols.reshape(2, C, kH, kW, oH * pitch)
+    want = dst.copy()
+    tb.cpu.col2im(cols, want, *geometry)
+    return cols, dst, geometry, want
 
 
 @pytest.mark.skipif(not fakecuda.have_compiler(), reason="no C++ compiler to run the kernel")
@@ -556,9 +560,7 @@ def _col2im_inputs(case, dtype, rng):
 @pytest.mark.parametrize("case", COL2IM_CASES)
 def test_col2im_kernel_source_agrees_with_the_tap_loop(case, dtype):
     """backend/cuda.py's CUDA col2im kernel, compiled for the CPU, against cpu.col2im."""
-    cols, dst, geometry = _col2im_inputs(case, dtype, np.random.default_rng(0))
-    want = dst.copy()
-    tb.cpu.col2im(cols, want, *geometry)
+    cols, dst, geometry, want = _col2im_inputs(case, dtype, np.random.default_rng(0))
     got = fakecuda.backend.from_host(dst)
     kernel = fakecuda.ElementwiseKernel(*tcuda.COL2IM_KERNEL)
     assert tcuda.run_col2im(kernel, fakecuda.backend.from_host(cols), got, *geometry)
@@ -914,9 +916,7 @@ def test_gpu_backend_kernels_agree_with_numpy():
 def test_gpu_col2im_kernel_agrees_with_the_tap_loop(case, dtype):
     import cupy
 
-    cols, dst, geometry = _col2im_inputs(case, dtype, np.random.default_rng(0))
-    want = dst.copy()
-    tb.cpu.col2im(cols, want, *geometry)
+    cols, dst, geometry, want = _col2im_inputs(case, dtype, np.random.default_rng(0))
     got = cupy.asarray(dst)
     tcuda.col2im(cupy.asarray(cols), got, *geometry)
     tol = 1e-6 if dtype == np.float32 else 1e-14
