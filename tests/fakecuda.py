@@ -681,8 +681,14 @@ def _col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
         cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
 
 
+def _masked(values, mask):
+    """backend/cuda.py's masked: a select, as cupy.where."""
+    return xp.where(mask, values, values.dtype.type(0))
+
+
 _kernels: dict = {}
 backend.col2im = _col2im
+backend.masked = _masked
 backend.is_array = _is_array
 backend.from_host = _from_host
 backend.to_host = _to_host

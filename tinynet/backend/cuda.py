@@ -207,6 +207,11 @@ def scatter_add(target, index, values) -> None:
     target[...] = acc.astype(target.dtype)
 
 
+def masked(values, mask):
+    """cpu.masked: values where mask is True, else 0. One select kernel, no sync on the GPU."""
+    return _cupy().where(mask, values, values.dtype.type(0))
+
+
 # col2im as one kernel: each thread makes one element of the padded input gradient, summing
 # the column entries of the taps that read it (a gather: no atomics, one launch instead of
 # kH*kW strided adds). It must agree with cpu.col2im (tests run this very source on the CPU,

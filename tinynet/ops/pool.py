@@ -150,11 +150,11 @@ class MaxPool2dScatter(Function):
     @staticmethod
     def forward(ctx, grad, indices, spec):
         ctx.spec, ctx.indices = spec, indices
-        xp = ctx.device.xp
-        if bool(xp.isfinite(grad).all()):  # multiplying by the 0/1 mask is exact, and fast
-            pick = lambda t: grad * (indices == t)  # noqa: E731
-        else:  # inf * 0 would put NaN where torch puts 0: select instead (10x slower on CPU)
-            pick = lambda t: xp.where(indices == t, grad, 0)  # noqa: E731
+        xp, masked = ctx.device.xp, ctx.device.backend.masked
+
+        def pick(t):  # the gradient at the windows whose maximum is tap t, 0 elsewhere
+            return masked(grad, indices == t)
+
         (kH, kW), (sH, sW), (dH, dW) = spec.kernel, spec.stride, spec.dilation
         if sH > (kH - 1) * dH and sW > (kW - 1) * dW:  # disjoint windows: assign, no adds
             out = xp.zeros(grad.shape[:2] + spec.padded, dtype=grad.dtype)
