@@ -35,3 +35,31 @@ def test_markdown_python_blocks_run(path, tmp_path, monkeypatch):
             exec(compile(code, f"{path.name}[block {i}]", "exec"), namespace)
         except Exception as e:  # name the block so a broken doc is easy to find
             raise AssertionError(f"{path.name} block {i} failed: {e!r}\n{code}") from e
+
+
+def _run_example(name: str, *args: str, cwd) -> str:
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "examples" / name), *args], cwd=cwd,
+                         capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert out.returncode == 0, f"{name} failed:\n{out.stdout}\n{out.stderr}"
+    return out.stdout
+
+
+def test_example_conv_gradients_runs_and_agrees(tmp_path):
+    out = _run_example("conv_gradients.py", cwd=tmp_path)
+    assert "the three agree." in out
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        assert "matplotlib is not installed" in out
+    else:
+        assert (tmp_path / "conv_gradients.png").stat().st_size > 1000
+
+
+def test_example_train_mnist_runs_a_short_job(tmp_path):
+    out = _run_example("train_mnist.py", "--epochs", "1", "--limit", "300", "--no-progress",
+                       "--out", str(tmp_path / "run"), cwd=tmp_path)  # fmt: skip
+    assert "done: test accuracy" in out
+    assert (tmp_path / "run" / "checkpoint.safetensors").exists()
