@@ -149,3 +149,17 @@ def test_training_runs_on_every_device(device, tmp_path):
     history = train_mnist.train(cfg, device=str(device), out=tmp_path, progress=False)
     assert len(history["test_acc"]) == 1 and 0.0 <= history["test_acc"][0] <= 1.0
     assert (tmp_path / "checkpoint.safetensors").is_file()
+
+
+def test_the_main_job_trains_alike_on_cpu_and_the_stand_in(tmp_path):
+    """The script's own training loop, `--device cpu` and `--device fakecuda` (the strict
+    stand-in for CuPy) from the same seed: the same losses and the same test accuracy."""
+    runs = {}
+    for dev in ("cpu", "fakecuda"):
+        runs[dev] = train_mnist.run(["--device", dev, "--limit", "512", "--epochs", "2",
+                                     "--seed", "3", "--no-progress",
+                                     "--out", str(tmp_path / dev)])  # fmt: skip
+    cpu, fake = runs["cpu"], runs["fakecuda"]
+    assert cpu["test_acc"] == fake["test_acc"] and cpu["test_acc"][-1] > 0.5
+    np.testing.assert_allclose(fake["train_loss"], cpu["train_loss"], rtol=1e-4)
+    np.testing.assert_allclose(fake["test_loss"], cpu["test_loss"], rtol=1e-4)
