@@ -394,3 +394,21 @@ def test_torch_parity(op, sample, dtype, device, torch):
 @pytest.mark.parametrize(("op", "sample"), CASES)
 def test_torch_parity_noncontiguous(op, sample, device, torch):
     _check_parity(torch, op, sample, "float64", device, noncontiguous=True)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [lambda m, x: m.relu(x), lambda m, x: m.clamp(x, -0.5, 0.5),
+     lambda m, x: m.maximum(x, m.zeros_like(x) + 0.3), lambda m, x: m.minimum(x, m.zeros_like(x))],
+    ids=["relu", "clamp", "maximum", "minimum"],
+)  # fmt: skip
+def test_masking_backwards_keep_inf_and_nan_gradients_out_like_torch(fn, device, torch):
+    """relu, clamp, maximum and minimum route the gradient by a select: an inf or NaN upstream
+    gradient stays out of the positions they block (x * mask would put NaN there)."""
+    x = np.array([-2.0, -0.2, 0.0, 0.3, 2.0, -1.0])
+    g = np.array([np.inf, -np.inf, np.nan, 1.0, np.inf, 2.0])
+    tx = torch.tensor(x, requires_grad=True)
+    fn(torch, tx).backward(torch.tensor(g))
+    ours = tn.tensor(x, requires_grad=True, device=device)
+    fn(tn, ours).backward(tn.tensor(g, device=device))
+    np.testing.assert_array_equal(ours.grad.cpu().numpy(), tx.grad.numpy())

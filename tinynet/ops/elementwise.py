@@ -426,9 +426,39 @@ def sigmoid(x):
 
 
 @register
+class Masked(Function):
+    """y = x where mask, else 0   (0 also where x is inf or NaN: a select, not x * mask)
+    dx = grad where mask, else 0   (mask is a fixed bool array: the backward of relu, clamp)
+    """
+
+    @staticmethod
+    def forward(ctx, x, mask):
+        ctx.mask = mask
+        return ctx.device.backend.masked(x, mask)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Masked.apply(grad, ctx.mask), None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((3, 4),), lambda torch, a: torch.where(a > 0, a, 0.0),
+                   lambda a: masked(a, a > 0)),
+            Sample(((2, 3, 5),), lambda torch, a: torch.where(a < 0.5, a, 0.0),
+                   lambda a: masked(a, a < 0.5), name="3d"),
+        ]
+    )  # fmt: skip
+
+
+def masked(x, mask):
+    """x where the bool tensor (or array) `mask` is True, else 0; differentiable in x only."""
+    return Masked.apply(x, mask.data if isinstance(mask, Tensor) else mask)
+
+
+@register
 class Relu(Function):
     """y = max(x, 0)
-    dx = grad * (x > 0)
+    dx = grad where y > 0, else 0   (Masked: an inf or NaN gradient stays out, as torch)
     """
 
     @staticmethod
@@ -440,7 +470,7 @@ class Relu(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
-        return grad * const(y, (y.data > 0).astype(y.data.dtype))
+        return Masked.apply(grad, y.data > 0)
 
     samples = staticmethod(lambda: _unary_samples(relu, lambda torch, a: a.relu()))
 
@@ -587,7 +617,7 @@ def cos(x):
 @register
 class Clamp(Function):
     """y = min(max(x, lo), hi)
-    dx = grad * (lo <= x <= hi)   (the bounds pass the gradient, as torch)
+    dx = grad where lo <= x <= hi, else 0   (the bounds pass the gradient, as torch)
     """
 
     @staticmethod
@@ -604,7 +634,7 @@ class Clamp(Function):
             mask = mask & (x.data >= ctx.lo)
         if ctx.hi is not None:
             mask = mask & (x.data <= ctx.hi)
-        return grad * const(x, mask.astype(x.data.dtype)), None, None
+        return Masked.apply(grad, mask), None, None
 
     samples = staticmethod(
         lambda: [
@@ -659,9 +689,12 @@ def _split(grad, x, y, x_wins):
     """Route grad to the winner of max/min; ties give half to each, as torch does."""
     dt = grad.data.dtype
     tie = (x.data == y.data).astype(dt) * 0.5
-    wx = const(grad, x_wins.astype(dt) + tie)
-    wy = const(grad, (~x_wins & (x.data != y.data)).astype(dt) + tie)
-    return unbroadcast(grad * wx, x.shape), unbroadcast(grad * wy, y.shape)
+    wx = x_wins.astype(dt) + tie
+    wy = (~x_wins & (x.data != y.data)).astype(dt) + tie
+    # the loser gets 0 even where grad is inf or NaN (Masked), as torch's masked_fill gives
+    dx = Masked.apply(grad, wx != 0) * const(grad, wx)
+    dy = Masked.apply(grad, wy != 0) * const(grad, wy)
+    return unbroadcast(dx, x.shape), unbroadcast(dy, y.shape)
 
 
 def maximum(x, y):
