@@ -10,11 +10,11 @@ double backward works.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Any, NamedTuple
 
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor
+from .conv import _pair
 from .elementwise import const
 from .linalg import matmul
 from .registry import Sample, register
@@ -320,20 +320,6 @@ class _Shape:
     def __init__(self, shape):
         self.shape = tuple(shape)
         self.ndim = len(shape)
-
-
-def _pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
-    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    try:
-        if len(vals) != 2 or any(isinstance(a, bool) for a in vals):
-            raise TypeError
-        vals = (operator.index(vals[0]), operator.index(vals[1]))
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
-    if min(vals) < minimum:
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {what}, got {v!r}")
-    return vals
 
 
 def _pool_spec(op, x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolSpec:
