@@ -541,13 +541,7 @@ class Tensor:
     # ----- conversion ----------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, copy=False):
         """`to("cuda")`, `to(tn.float64)`, `to("cpu", tn.float16)`, `to(other_tensor)`."""
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, (str, Device)):
-                device = a
-            else:
-                dtype = a
+        device, dtype = to_args(args, device, dtype)
         out = self
         if device is not None:
             out = _ops.to_device(out, as_device(device))
@@ -600,6 +594,19 @@ class _HookHandle:
             if h is self._hook:
                 del self._hooks[i]
                 return
+
+
+def to_args(args, device, dtype):
+    """(device, dtype) from `.to(...)`'s positional arguments: a device (or its name), a
+    dtype, or a tensor whose device and dtype to take; keywords fill what args do not."""
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, (str, Device)):
+            device = a
+        else:
+            dtype = a
+    return device, dtype
 
 
 # ----- construction -----------------------------------------------------------------

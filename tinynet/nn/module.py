@@ -19,10 +19,9 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled, no_grad
-from ..backend import Device
 from ..backend import device as as_device
 from ..creation import zeros, zeros_like
-from ..tensor import Tensor, tensor
+from ..tensor import Tensor, tensor, to_args
 
 __all__ = ["Module", "Parameter", "Sequential", "ModuleList"]
 
@@ -518,13 +517,7 @@ class Module:
         In place: parameters keep their identity (an optimizer built before still
         holds them). `model.to("cuda")`, `model.to(tn.float64)`, `model.to(t)`.
         """
-        for a in args:
-            if isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            elif isinstance(a, (str, Device)):
-                device = a
-            else:
-                dtype = a
+        device, dtype = to_args(args, device, dtype)
         dev = None if device is None else as_device(device)
         dt = None if dtype is None else dtypes.as_dtype(dtype)
         if dt is not None and not dt.is_floating_point:
