@@ -1,6 +1,6 @@
 """Conv2d speed and memory: tinynet vs PyTorch CPU in the same run (not collected by pytest).
 
-    python benchmarks/conv.py [--repeat 7] [--rounds 3] [--quick]
+    python benchmarks/conv.py [--repeat 7] [--rounds 3] [--quick] [--device cuda]
 
 For each shape (N, C, H, W, F, k, extra), float32: forward, input gradient (dX) and
 weight gradient (dW), each through autograd as training uses them (a gradient pass
@@ -35,6 +35,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import devices  # noqa: E402
+
 import tinynet as tn  # noqa: E402
 from tinynet.ops import conv_reference as ref  # noqa: E402
 from tinynet.ops.conv import conv2d  # noqa: E402
@@ -49,24 +51,26 @@ SHAPES = [  # (N, C, H, W, F, k, extra)
 ]
 
 
-def _median_ms(fn, repeat):
+def _median_ms(fn, repeat, sync=lambda: None):
     times = []
     for _ in range(repeat):
         t = time.perf_counter()
         fn()
+        sync()  # a GPU queues work: wait for it before stopping the clock
         times.append(time.perf_counter() - t)
     return 1e3 * statistics.median(times)
 
 
-def _tinynet_passes(x, w, kw):
+def _tinynet_passes(x, w, kw, dev):
     """forward, and each gradient with only that input requiring grad (as torch's autograd
     would compute only the asked-for gradient)."""
     passes = {"forward": None, "dX": None, "dW": None}
     for name, grad_x, grad_w in (("forward", True, True), ("dX", True, False), ("dW", False, True)):
-        tx = tn.from_numpy(x).requires_grad_(grad_x)
-        tw = tn.from_numpy(w).requires_grad_(grad_w)
+        tx = tn.tensor(x, device=dev).requires_grad_(grad_x)
+        tw = tn.tensor(w, device=dev).requires_grad_(grad_w)
         y = conv2d(tx, tw, **kw)
-        g = tn.from_numpy(np.random.default_rng(1).standard_normal(y.shape).astype(np.float32))
+        g = np.random.default_rng(1).standard_normal(y.shape).astype(np.float32)
+        g = tn.tensor(g, device=dev)
         if name == "forward":
             passes[name] = lambda tx=tx, tw=tw: conv2d(tx, tw, **kw)
         else:
@@ -77,15 +81,15 @@ def _tinynet_passes(x, w, kw):
     return passes
 
 
-def _torch_passes(torch, x, w, kw):
+def _torch_passes(torch, x, w, kw, dev):
     passes = {}
     for name, grad_x, grad_w in (("forward", True, True), ("dX", True, False), ("dW", False, True)):
-        tx = torch.from_numpy(x).requires_grad_(grad_x)
-        tw = torch.from_numpy(w).requires_grad_(grad_w)
+        tx = torch.from_numpy(x).to(dev).requires_grad_(grad_x)
+        tw = torch.from_numpy(w).to(dev).requires_grad_(grad_w)
         y = torch.nn.functional.conv2d(tx, tw, **kw)
         g = torch.from_numpy(
             np.random.default_rng(1).standard_normal(tuple(y.shape)).astype(np.float32)
-        )
+        ).to(dev)
         if name == "forward":
             passes[name] = lambda tx=tx, tw=tw: torch.nn.functional.conv2d(tx, tw, **kw)
         else:
@@ -167,30 +171,37 @@ def _data(shape):
     return x, w
 
 
-def worker(lib: str, shapes: list[int], repeat: int, memory: bool) -> None:
+def worker(lib: str, shapes: list[int], repeat: int, memory: bool, spec: str) -> None:
     """Time one library on the given shapes; print one JSON line per (shape, pass)."""
     if lib == "torch":
         import torch
 
         torch.set_num_threads(2)
+        dev, sync, _ = devices.torch_device(torch, spec)
+    else:
+        dev, sync = devices.tinynet_device(spec)
+    memory = memory and dev.type == "cpu"  # the peaks are host memory
     for i in shapes:
         x, w = _data(SHAPES[i])
         extra = SHAPES[i][6]
         passes = (
-            _torch_passes(torch, x, w, extra) if lib == "torch" else _tinynet_passes(x, w, extra)
+            _torch_passes(torch, x, w, extra, dev)
+            if lib == "torch"
+            else _tinynet_passes(x, w, extra, dev)
         )
         for name, fn in passes.items():
-            fn(), fn()  # warm up: allocator, BLAS threads, caches
-            ms = _median_ms(fn, repeat)
+            fn(), fn()  # warm up: allocator, BLAS threads, caches, GPU kernel compilation
+            ms = _median_ms(fn, repeat, sync)
             mb = None
             if memory:
                 mb = _torch_peak_mb(torch, fn) if lib == "torch" else _numpy_peak_mb(fn)
             print(json.dumps({"shape": i, "pass": name, "ms": ms, "mb": mb}), flush=True)
 
 
-def _run_worker(lib, shapes, repeat, memory) -> list[dict]:
+def _run_worker(lib, shapes, repeat, memory, args) -> list[dict]:
     cmd = [sys.executable, __file__, "--worker", lib, "--repeat", str(repeat),
-           "--shapes", ",".join(map(str, shapes))] + (["--memory"] if memory else [])  # fmt: skip
+           "--shapes", ",".join(map(str, shapes)), *devices.worker_args(args)] + (
+              ["--memory"] if memory else [])  # fmt: skip
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
@@ -204,14 +215,19 @@ def main() -> None:
     parser.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--shapes", help=argparse.SUPPRESS)
     parser.add_argument("--memory", action="store_true", help=argparse.SUPPRESS)
+    devices.add_argument(parser)
     args = parser.parse_args()
     shapes = list(range(3 if args.quick else len(SHAPES)))
     if args.worker:
-        worker(args.worker, [int(i) for i in args.shapes.split(",")], args.repeat, args.memory)
+        worker(args.worker, [int(i) for i in args.shapes.split(",")], args.repeat, args.memory,
+               args.device)  # fmt: skip
         return
     import torch
 
+    devices.tinynet_device(args.device)  # fail early, with tinynet's message, if unusable
+    torch_label = devices.torch_device(torch, args.device)[2]
     print(f"# {time.strftime('%Y-%m-%d')}, {machine()}, PyTorch with 2 threads")
+    print(f"# tinynet on {args.device}, {torch_label}")
     print(f"# numpy {np.__version__}, torch {torch.__version__}, "
           f"python {platform.python_version()}")  # fmt: skip
     print(f"# float32; each library in its own process, {args.rounds} alternating rounds of "
@@ -220,7 +236,8 @@ def main() -> None:
     mems: dict = {}
     for r in range(args.rounds):  # alternating: both see the same machine load over time
         for lib in ("tinynet", "torch") if r % 2 == 0 else ("torch", "tinynet"):
-            for rec in _run_worker(lib, shapes, args.repeat, memory=r == 0 and not args.quick):
+            memory = r == 0 and not args.quick
+            for rec in _run_worker(lib, shapes, args.repeat, memory, args):
                 key = (lib, rec["shape"], rec["pass"])
                 times.setdefault(key, []).append(rec["ms"])
                 if rec["mb"] is not None:

@@ -12,6 +12,7 @@ two libraries alternate so both see the same machine noise. Figures are
 medians over all runs.
 
     python benchmarks/engine.py [--ops 10000] [--rounds 3] [--repeats 3] [--no-gc]
+                                [--device cuda]
 
 `--no-gc` turns Python's cyclic garbage collector off while timing, to show how
 much of the time is the collector walking the graph's objects.
@@ -28,6 +29,7 @@ import subprocess
 import sys
 import time
 
+import devices
 import numpy as np
 
 SHAPES = [(4,), (8, 8)]
@@ -40,36 +42,44 @@ def _chain(lib, x, c, n_ops: int):
     return y
 
 
-def time_tinynet(shape, n_ops: int) -> tuple[float, float]:
+def time_tinynet(shape, n_ops: int, spec: str) -> tuple[float, float]:
     """Seconds for the forward chain and for forward + backward."""
     import tinynet as tn
 
-    x = tn.randn(*shape, requires_grad=True)
-    c = tn.full(shape, 0.5)
+    dev, sync = devices.tinynet_device(spec)
+    x = tn.randn(*shape, requires_grad=True, device=dev)
+    c = tn.full(shape, 0.5, device=dev)
+    sync()
     t0 = time.perf_counter()
     y = _chain(tn, x, c, n_ops)
+    sync()
     t1 = time.perf_counter()
     y.sum().backward()
+    sync()
     t2 = time.perf_counter()
     assert x.grad is not None and np.isfinite(x.grad.numpy()).all()
     return t1 - t0, t2 - t0
 
 
-def time_torch(shape, n_ops: int) -> tuple[float, float]:
+def time_torch(shape, n_ops: int, spec: str) -> tuple[float, float]:
     import torch
 
-    x = torch.randn(*shape, requires_grad=True)
-    c = torch.full(shape, 0.5)
+    dev, sync, _ = devices.torch_device(torch, spec)
+    x = torch.randn(*shape, requires_grad=True, device=dev)
+    c = torch.full(shape, 0.5, device=dev)
+    sync()
     t0 = time.perf_counter()
     y = _chain(torch, x, c, n_ops)
+    sync()
     t1 = time.perf_counter()
     y.sum().backward()
+    sync()
     t2 = time.perf_counter()
     assert x.grad is not None
     return t1 - t0, t2 - t0
 
 
-def worker(lib: str, n_ops: int, repeats: int, no_gc: bool) -> dict:
+def worker(lib: str, n_ops: int, repeats: int, no_gc: bool, spec: str = "cpu") -> dict:
     """Runs in a fresh process: {shape: [(fwd, fwd+bwd) seconds, ...]} after a warm-up."""
     if lib == "torch":
         import torch
@@ -80,14 +90,15 @@ def worker(lib: str, n_ops: int, repeats: int, no_gc: bool) -> dict:
         gc.disable()
     out = {}
     for shape in SHAPES:
-        fn(shape, n_ops)  # warm-up: caches, allocator
-        out[str(shape)] = [fn(shape, n_ops) for _ in range(repeats)]
+        fn(shape, n_ops, spec)  # warm-up: caches, allocator
+        out[str(shape)] = [fn(shape, n_ops, spec) for _ in range(repeats)]
     return out
 
 
 def _run_worker(lib: str, args) -> dict:
     cmd = [sys.executable, __file__, "--worker", lib, "--ops", str(args.ops),
-           "--repeats", str(args.repeats)] + (["--no-gc"] if args.no_gc else [])  # fmt: skip
+           "--repeats", str(args.repeats), *devices.worker_args(args)] + (
+              ["--no-gc"] if args.no_gc else [])  # fmt: skip
     done = subprocess.run(cmd, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"the {lib} worker failed:\n{done.stderr}")
@@ -112,13 +123,17 @@ def main(argv=None) -> None:
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per worker and shape")
     parser.add_argument("--no-gc", action="store_true", help="disable the cyclic GC while timing")
     parser.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
+    devices.add_argument(parser)
     args = parser.parse_args(argv)
     args.ops = args.ops // 3 * 3
     if args.worker:
-        print(json.dumps(worker(args.worker, args.ops, args.repeats, args.no_gc)))
+        print(json.dumps(worker(args.worker, args.ops, args.repeats, args.no_gc, args.device)))
         return
 
     import torch
+
+    devices.tinynet_device(args.device)  # fail early, with tinynet's message, if unusable
+    torch_label = devices.torch_device(torch, args.device)[2]
 
     runs = {lib: {str(s): [] for s in SHAPES} for lib in ("tinynet", "torch")}
     for _ in range(args.rounds):
@@ -130,7 +145,8 @@ def main(argv=None) -> None:
           f"NumPy {np.__version__}, torch {torch.__version__} (2 threads)")  # fmt: skip
     gc_state = "off" if args.no_gc else "on"
     print(f"{n} ops (mul, add, tanh) + sum, forward then backward; median of "
-          f"{args.rounds} x {args.repeats} runs; cyclic GC {gc_state}\n")  # fmt: skip
+          f"{args.rounds} x {args.repeats} runs; cyclic GC {gc_state}; tinynet on "
+          f"{args.device}, {torch_label}\n")  # fmt: skip
     print("| shape | tinynet fwd | tinynet fwd+bwd | PyTorch fwd | PyTorch fwd+bwd | ratio |")
     print("|---|---|---|---|---|---|")
     us = 1e6 / n

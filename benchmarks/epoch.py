@@ -7,6 +7,7 @@ shuffle) and each runs in a fresh worker process; they differ only in the framew
 Prints the training seconds and the test accuracy of each.
 
     python benchmarks/epoch.py --data /usr/share/datasets/fashion-mnist [--dataset fashion-mnist]
+                               [--seeds 0,1] [--device cuda]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import time
 
+import devices
 import numpy as np
 
 
@@ -26,7 +28,7 @@ def tinynet_worker(args) -> dict:
     argv = ["--dataset", args.dataset, "--data", args.data, "--model", "classic",
             "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--schedule", "none",
             "--augment", "0", "--epochs", "1", "--batch-size", "64", "--seed", str(args.seed),
-            "--out", args.out, "--no-progress"]  # fmt: skip
+            "--out", args.out, "--no-progress", "--device", args.device]  # fmt: skip
     history = run(argv)
     return {"seconds": history["seconds"][0], "accuracy": history["test_acc"][0]}
 
@@ -40,26 +42,28 @@ def torch_worker(args) -> dict:
     from tinynet.train_mnist import load_data
 
     torch.set_num_threads(2)
+    dev, sync, _ = devices.torch_device(torch, args.device)
     torch.manual_seed(args.seed)
     model = nn.Sequential(
         nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
         nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Linear(128, 10),
-    )  # fmt: skip
+    ).to(dev)  # fmt: skip
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     train_set, test_set = load_data(args.dataset, args.data, False, None)
     loader = DataLoader(train_set, batch_size=64, shuffle=True, seed=args.seed)
     t0 = time.perf_counter()
     for x, y in loader:
-        x, y = torch.from_numpy(x.numpy()), torch.from_numpy(y.numpy())
+        x, y = torch.from_numpy(x.numpy()).to(dev), torch.from_numpy(y.numpy()).to(dev)
         loss = F.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
+    sync()
     seconds = time.perf_counter() - t0
     correct = 0
     with torch.no_grad():
         for x, y in DataLoader(test_set, batch_size=1000):
-            pred = model(torch.from_numpy(x.numpy())).argmax(1).numpy()
+            pred = model(torch.from_numpy(x.numpy()).to(dev)).argmax(1).cpu().numpy()
             correct += int((pred == y.numpy()).sum())
     return {"seconds": seconds, "accuracy": correct / len(test_set)}
 
@@ -72,18 +76,24 @@ def main() -> None:
     p.add_argument("--out", default="runs/epoch-benchmark", help="tinynet's checkpoint folder")
     p.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    devices.add_argument(p)
     args = p.parse_args()
     if args.worker:
         result = (tinynet_worker if args.worker == "tinynet" else torch_worker)(args)
         print("RESULT " + json.dumps(result))
         return
-    print(f"one epoch of the classic recipe on {args.dataset} ({args.data})")
+    import torch
+
+    devices.tinynet_device(args.device)  # fail early, with tinynet's message, if unusable
+    where = f"tinynet on {args.device}, {devices.torch_device(torch, args.device)[2]}"
+    print(f"one epoch of the classic recipe on {args.dataset} ({args.data}); {where}")
     print(f"{'seed':>4} {'library':<8} {'train s':>8} {'test acc':>9}")
     rows = {"tinynet": [], "torch": []}
     for seed in [int(s) for s in args.seeds.split(",")]:
         for lib in ("tinynet", "torch"):
             cmd = [sys.executable, __file__, "--worker", lib, "--seed", str(seed),
-                   "--data", args.data, "--dataset", args.dataset, "--out", args.out]  # fmt: skip
+                   "--data", args.data, "--dataset", args.dataset, "--out", args.out,
+                   *devices.worker_args(args)]  # fmt: skip
             out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
             r = json.loads(out.rsplit("RESULT ", 1)[1])
             rows[lib].append(r)

@@ -6,6 +6,7 @@ cross-entropy, float32, random MNIST-shaped data. Prints the median ms per step
 and the ratio tinynet / PyTorch.
 
     python benchmarks/train.py [--steps 20] [--repeats 3] [--rounds 5] [--unset-blas-env]
+                               [--device cuda]
 
 Each measurement runs in a fresh worker process of its own, the libraries alternating.
 """
@@ -19,6 +20,7 @@ import subprocess
 import sys
 import time
 
+import devices
 import numpy as np
 
 
@@ -37,7 +39,7 @@ def lenet5(nn):
     )  # fmt: skip
 
 
-def time_steps(lib, make, batch, steps, repeats):
+def time_steps(lib, make, batch, steps, repeats, spec="cpu"):
     """Median seconds per step over `repeats` runs of `steps` steps (after a warm-up)."""
     rng = np.random.default_rng(0)
     x_np = rng.random((batch, 1, 28, 28), dtype=np.float32)
@@ -45,16 +47,18 @@ def time_steps(lib, make, batch, steps, repeats):
     if lib == "torch":
         import torch
 
+        dev, sync, _ = devices.torch_device(torch, spec)
         nn, F = torch.nn, torch.nn.functional
-        x, y = torch.from_numpy(x_np), torch.from_numpy(y_np)
-        model = make(nn)
+        x, y = torch.from_numpy(x_np).to(dev), torch.from_numpy(y_np).to(dev)
+        model = make(nn).to(dev)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     else:
         import tinynet as tn
 
+        dev, sync = devices.tinynet_device(spec)
         nn, F = tn.nn, tn.nn.functional
-        x, y = tn.from_numpy(x_np), tn.from_numpy(y_np.astype(np.int64))
-        model = make(nn)
+        x, y = tn.tensor(x_np, device=dev), tn.tensor(y_np.astype(np.int64), device=dev)
+        model = make(nn).to(dev)
         opt = tn.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def step():
@@ -65,11 +69,13 @@ def time_steps(lib, make, batch, steps, repeats):
 
     for _ in range(3):
         step()
+    sync()
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         for _ in range(steps):
             step()
+        sync()  # a GPU queues the steps: wait for them before stopping the clock
         times.append((time.perf_counter() - t0) / steps)
     return statistics.median(times)
 
@@ -82,7 +88,8 @@ BLAS_ENV = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 def run_worker(lib: str, net: str, args, env) -> float:
     """Seconds per step, measured in a fresh process of its own (no shared allocator state)."""
     cmd = [sys.executable, __file__, "--worker", lib, "--net", net,
-           "--steps", str(args.steps), "--repeats", str(args.repeats)]  # fmt: skip
+           "--steps", str(args.steps), "--repeats", str(args.repeats),
+           *devices.worker_args(args)]  # fmt: skip
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return float(out.stdout.split()[-1])
 
@@ -114,6 +121,7 @@ def main() -> None:
                    help="also run with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")  # fmt: skip
     p.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--net", choices=list(NETS), help=argparse.SUPPRESS)
+    devices.add_argument(p)
     args = p.parse_args()
     if args.worker:
         _, make, batch = NETS[args.net]
@@ -121,10 +129,16 @@ def main() -> None:
             import torch
 
             torch.set_num_threads(2)
-        print(time_steps(args.worker, make, batch, args.steps, args.repeats))
+        print(time_steps(args.worker, make, batch, args.steps, args.repeats, args.device))
         return
+    import torch
+
+    devices.tinynet_device(args.device)  # fail early, with tinynet's message, if unusable
+    where = f"tinynet on {args.device}, {devices.torch_device(torch, args.device)[2]}"
     blas = ", ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in BLAS_ENV)
-    table(args, dict(os.environ), f"ms per training step, SGD momentum 0.9, float32 ({blas})")
+    table(
+        args, dict(os.environ), f"ms per training step, SGD momentum 0.9, float32; {where} ({blas})"
+    )
     if args.unset_blas_env:
         env = {k: v for k, v in os.environ.items() if k not in BLAS_ENV}
         table(args, env, "\nthe same with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset")
