@@ -63,3 +63,15 @@ def test_example_train_mnist_runs_a_short_job(tmp_path):
                        "--out", str(tmp_path / "run"), cwd=tmp_path)  # fmt: skip
     assert "done: test accuracy" in out
     assert (tmp_path / "run" / "checkpoint.safetensors").exists()
+
+
+@pytest.mark.parametrize("name", ["conv.py", "engine.py", "train.py", "epoch.py"])
+def test_benchmark_scripts_start(name):
+    """Benchmarks are not tests, but they must not rot: each parses its arguments."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), "--help"],
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "--device" in out.stdout
