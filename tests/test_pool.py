@@ -81,6 +81,32 @@ def test_max_pool2d_ties_go_to_the_first_maximum(torch):
     assert x.grad.numpy()[0, 0].tolist() == [[1, 0, 0, 1], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]]
 
 
+@pytest.mark.parametrize("kw", MAX_CASES, ids=_ids)
+def test_max_pool2d_return_indices_match_torch(torch, device, kw):
+    x = np.random.default_rng(0).standard_normal((2, 3, 7, 8))
+    x[0, 0, :3, :3] = 0.5  # ties: the first maximum in the window
+    x[1, 2, 4, 5] = np.nan  # NaN wins its windows
+    y, idx = max_pool2d(tn.tensor(x, device=device), return_indices=True, **kw)
+    ty, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), return_indices=True, **kw)
+    assert idx.dtype == tn.int64 and idx.device == device and not idx.requires_grad
+    np.testing.assert_array_equal(_host(idx), tidx.numpy())
+    np.testing.assert_array_equal(_host(y), ty.numpy())
+    y3, idx3 = max_pool2d(tn.tensor(x[0], device=device), return_indices=True, **kw)  # (C, H, W)
+    np.testing.assert_array_equal(_host(idx3), tidx[0].numpy())
+
+
+def test_max_pool2d_module_returns_indices_and_keeps_the_gradient(torch):
+    x = np.random.default_rng(2).standard_normal((1, 2, 6, 6))
+    xt = tn.tensor(x, requires_grad=True)
+    y, idx = tn.nn.MaxPool2d(2, return_indices=True)(xt)
+    ty, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
+    y.sum().backward()
+    want = np.zeros(x.size)
+    want[tidx.numpy().reshape(2, -1) + np.arange(2)[:, None] * 36] = 1.0
+    np.testing.assert_array_equal(xt.grad.numpy().ravel(), want)
+
+
 def test_max_pool2d_propagates_nan(torch):
     x = np.random.default_rng(0).standard_normal((1, 1, 4, 4))
     x[0, 0, 1, 2] = np.nan

@@ -110,18 +110,20 @@ class MaxPool2d(Function):
     """
 
     @staticmethod
-    def forward(ctx, x, spec, indices=None):
+    def forward(ctx, x, spec, indices=None, taps_out=None):
         xp = ctx.device.xp
         if indices is None:
             y, indices = _max_indices(xp, x, spec)
         else:
             y = _gather(xp, x, indices, spec)
         ctx.spec, ctx.indices = spec, indices
+        if taps_out is not None:  # return_indices: the caller wants the tap of each maximum
+            taps_out.append(indices)
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        return MaxPool2dScatter.apply(grad, ctx.indices, ctx.spec), None, None
+        return MaxPool2dScatter.apply(grad, ctx.indices, ctx.spec), None, None, None
 
     samples = staticmethod(
         lambda: [
@@ -364,11 +366,13 @@ def _check_input(op: str, x) -> None:
 
 
 def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
-               ceil_mode: bool = False) -> Tensor:  # fmt: skip
+               ceil_mode: bool = False, return_indices: bool = False):  # fmt: skip
     """The maximum of each window (PyTorch's max_pool2d); the gradient goes to that maximum.
 
     Ties go to the first maximum in the window (row-major), NaN propagates, as PyTorch's CPU
-    kernel does. Padding counts as -inf.
+    kernel does. Padding counts as -inf. With `return_indices`, also returns where each
+    maximum is: an int64 tensor of flat indices h * W + w into each (H, W) input plane, as
+    torch gives them (no gradient).
 
     Args:
         x: input (N, C, H, W) or (C, H, W).
@@ -388,9 +392,25 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
     op = "max_pool2d"
     _check_input(op, x)
     if x.ndim == 3:
-        return max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode)[0]
+        out = max_pool2d(x.unsqueeze(0), kernel_size, stride, padding, dilation, ceil_mode,
+                         return_indices)  # fmt: skip
+        return (out[0][0], out[1][0]) if return_indices else out[0]
     spec = _pool_spec(op, x, kernel_size, stride, padding, dilation, bool(ceil_mode))
-    return MaxPool2d.apply(x, spec, None)
+    if not return_indices:
+        return MaxPool2d.apply(x, spec, None)
+    taps: list = []
+    y = MaxPool2d.apply(x, spec, None, taps)
+    return y, Tensor._make(_flat_indices(x.device.xp, taps[0], spec), x.device, False, None)
+
+
+def _flat_indices(xp, taps: Array, spec: PoolSpec) -> Array:
+    """h * W + w of the input pixel that tap taps[n, c, oy, ox] of window (oy, ox) reads."""
+    kW = spec.kernel[1]
+    (sH, sW), (pH, pW), (dH, dW), (oH, oW) = spec.stride, spec.padding, spec.dilation, spec.out
+    t = taps.astype(xp.int64)
+    h = xp.arange(oH, dtype=xp.int64).reshape(oH, 1) * sH - pH + t // kW * dH
+    w = xp.arange(oW, dtype=xp.int64) * sW - pW + t % kW * dW
+    return h * spec.in_hw[1] + w
 
 
 def avg_pool2d(x: Tensor, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
