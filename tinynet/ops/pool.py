@@ -167,7 +167,7 @@ class MaxPool2dScatter(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return MaxPool2d.apply(grad, ctx.spec, ctx.indices), None, None
+        return MaxPool2d.apply(grad, ctx.spec, ctx.indices, None), None, None
 
     samples = staticmethod(
         lambda: [
@@ -397,7 +397,7 @@ def max_pool2d(x: Tensor, kernel_size, stride=None, padding=0, dilation=1,
         return (out[0][0], out[1][0]) if return_indices else out[0]
     spec = _pool_spec(op, x, kernel_size, stride, padding, dilation, bool(ceil_mode))
     if not return_indices:
-        return MaxPool2d.apply(x, spec, None)
+        return MaxPool2d.apply(x, spec, None, None)
     taps: list = []
     y = MaxPool2d.apply(x, spec, None, taps)
     return y, Tensor._make(_flat_indices(x.device.xp, taps[0], spec), x.device, False, None)
