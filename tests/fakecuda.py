@@ -28,6 +28,7 @@ available through `tinynet.backend.register_backend`; tests/conftest.py calls it
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import functools
 import math
@@ -558,6 +559,7 @@ class ElementwiseKernel:
         src = self._source(T)
         if src not in _compiled:
             d = tempfile.mkdtemp(prefix="fakecuda-kernel-")
+            atexit.register(shutil.rmtree, d, ignore_errors=True)
             path = os.path.join(d, "kernel.cpp")
             with open(path, "w") as f:
                 f.write(src)
