@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy as np
 
+from ._files import atomic_path
 from .backend import device as as_device
 from .creation import from_numpy
 from .tensor import Tensor, tensor
@@ -136,25 +136,8 @@ def save(obj, path, metadata: dict[str, str] | None = None) -> None:
         meta[_SKELETON] = json.dumps(skeleton)
     # asarray(order="C"), not ascontiguousarray, which turns 0-d arrays into 1-d ones
     arrays = {k: np.asarray(t.detach().numpy(), order="C") for k, t in tensors.items()}
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp:  # a crash mid-write leaves the old file, not half a new one
         save_file(arrays, tmp, metadata=meta)
-        os.chmod(tmp, _new_file_mode())  # mkstemp makes 0600; a saved file gets open()'s mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def _new_file_mode() -> int:
-    """The mode open() would give a new file: 0666 less the process umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
 def _not_safetensors(path: str, reason: str) -> ValueError:

@@ -26,6 +26,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import tinynet as tn
 import tinynet.nn as nn
 import tinynet.nn.functional as F
+from tinynet._files import atomic_path
 from tinynet.data import DataLoader, Subset
 from tinynet.data.datasets import MNIST, FashionMNIST, mnist_sample
 
@@ -204,7 +205,8 @@ def save_plots(history: dict, model: nn.Module, out: pathlib.Path) -> list[pathl
     for ax in (ax1, ax2):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     curves = out / "curves.png"
-    fig.savefig(curves, dpi=100)
+    with atomic_path(curves) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
 
     w = model.conv1.weight.detach().cpu().numpy()[:, 0]  # (F, kH, kW), first input channel
     cols = math.ceil(math.sqrt(len(w)))
@@ -217,7 +219,8 @@ def save_plots(history: dict, model: nn.Module, out: pathlib.Path) -> list[pathl
             ax.imshow(w[i], cmap="RdBu_r", vmin=-lim, vmax=lim)
     fig.suptitle(f"conv1 filters ({len(w)} x {w.shape[1]}x{w.shape[2]})")
     filters = out / "filters.png"
-    fig.savefig(filters, dpi=100)
+    with atomic_path(filters) as tmp:
+        fig.savefig(tmp, dpi=100, format="png")
     return [curves, filters]
 
 

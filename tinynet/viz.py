@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 
+from ._files import atomic_path
 from .autograd.engine import Node
 from .tensor import Tensor
 
@@ -156,6 +157,6 @@ def render(tensor: Tensor, path: str, params=None) -> str:
         if done.returncode != 0:
             raise RuntimeError(f"render: dot failed: {done.stderr.decode().strip()}")
         data = done.stdout
-    with open(path, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         f.write(data)
     return path

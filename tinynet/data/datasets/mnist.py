@@ -15,13 +15,13 @@ import hashlib
 import http.client
 import os
 import pathlib
-import tempfile
 import urllib.request
 import zlib
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
+from tinynet._files import atomic_path
 from tinynet.data.dataset import ImageDataset
 from tinynet.tensor import Tensor
 
@@ -106,9 +106,8 @@ def _fetch(url: str, dest: pathlib.Path, checksum: str, timeout: float, progress
     from tqdm.auto import tqdm
 
     h = _digest(checksum)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
+    with atomic_path(dest, ".part") as tmp:
+        with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
             total = r.headers.get("Content-Length")
             total = int(total) if total and total.isdigit() else None
             got = 0
@@ -125,13 +124,6 @@ def _fetch(url: str, dest: pathlib.Path, checksum: str, timeout: float, progress
             raise OSError(f"truncated: got {got} of {total} bytes")
         if h.hexdigest() != checksum.lower():
             raise OSError(f"{h.name} checksum mismatch: got {h.hexdigest()}, expected {checksum}")
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; a data set is not
-        os.replace(tmp, dest)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class MNIST(ImageDataset):
