@@ -152,12 +152,16 @@ class MaxPool2dScatter(Function):
     @staticmethod
     def forward(ctx, grad, indices, spec):
         ctx.spec, ctx.indices = spec, indices
-        xp, masked = ctx.device.xp, ctx.device.backend.masked
-
-        def pick(t):  # the gradient at the windows whose maximum is tap t, 0 elsewhere
-            return masked(grad, indices == t)
-
+        xp = ctx.device.xp
         (kH, kW), (sH, sW), (dH, dW) = spec.kernel, spec.stride, spec.dilation
+        # picked[t]: the gradient at the windows whose maximum is tap t, 0 elsewhere; one
+        # backend.masked call for all taps (a select, so inf/NaN stays out of the zeros)
+        taps = xp.arange(kH * kW, dtype=indices.dtype).reshape(-1, 1, 1, 1, 1)
+        picked = ctx.device.backend.masked(grad, indices == taps)
+
+        def pick(t):
+            return picked[t]
+
         if sH > (kH - 1) * dH and sW > (kW - 1) * dW:  # disjoint windows: assign, no adds
             out = xp.zeros(grad.shape[:2] + spec.padded, dtype=grad.dtype)
             for t, rows, cols in spec.taps():
