@@ -141,9 +141,9 @@ def _column_blocks(device, x: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols,
     xp = device.xp
     N, C = x.shape[:2]
     G = spec.groups
-    _, Cg, kH, kW = w_shape
-    if (kH, kW) == (1, 1) and spec.stride == (1, 1) and not any(spec.padding) and not ones:
-        yield 0, N, x.reshape(N, G, lay.K, lay.L)  # 1x1: the input already is the matrix
+    if _pointwise(w_shape, spec):
+        assert not ones, "a 1x1 conv's columns are its input: it adds the bias itself"
+        yield 0, N, x.reshape(N, G, lay.K, lay.L)
         return
     xpad = _pad(xp, x, spec.padding)
     if lay.wide and xpad.strides[2:] != (xpad.shape[3] * xpad.itemsize, xpad.itemsize):
@@ -156,7 +156,8 @@ def _column_blocks(device, x: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols,
         buf[:, :, lay.K] = 1
     for i in range(0, N, nb):  # blocks of images, sized in bytes (one block when they fit)
         j = min(N, i + nb)
-        buf[: j - i, :, : lay.K].reshape(view[i:j].shape)[...] = view[i:j]  # a view of buf
+        # splitting K into (Cg, kH, kW) and L into (oH, oW) never copies: this writes into buf
+        buf[: j - i, :, : lay.K].reshape(view[i:j].shape)[...] = view[i:j]
         yield i, j, buf[: j - i]
 
 
@@ -168,24 +169,29 @@ def _conv_forward(device, x: Array, w: Array, spec: ConvSpec, b: Array | None = 
     G = spec.groups
     lay = _cols_layout(x.shape, w.shape, spec)
     wg = w.reshape(G, F // G, lay.K)
-    if b is not None:  # [w | b], so that the GEMM adds the bias (the columns get a ones row)
+    ones = b is not None and not _pointwise(w.shape, spec)
+    if ones:  # [w | b], so that the GEMM adds the bias (the columns get a ones row)
         wg = xp.concatenate([wg, b.reshape(G, F // G, 1).astype(w.dtype)], axis=2)
     wg = xp.ascontiguousarray(wg)  # BLAS needs positive strides
     y = xp.empty((N, F, lay.oH, lay.oW), dtype=x.dtype)
-    if lay.pitch == lay.oW:  # the GEMM writes y itself
-        for i, j, cols in _column_blocks(device, x, w.shape, spec, lay, ones=b is not None):
-            xp.matmul(wg, cols, out=y[i:j].reshape(j - i, G, F // G, lay.L))
-        return y
-    # Wide columns: the GEMM writes a block at the padded pitch, and the block (still in cache)
-    # is copied into y without the Wp - oW columns, so that y and all after it are contiguous.
     wide = None
-    for i, j, cols in _column_blocks(device, x, w.shape, spec, lay, ones=b is not None):
+    for i, j, cols in _column_blocks(device, x, w.shape, spec, lay, ones):
+        if lay.pitch == lay.oW:  # the GEMM writes y itself
+            xp.matmul(wg, cols, out=y[i:j].reshape(j - i, G, F // G, lay.L))
+            continue
+        # Wide columns: the GEMM writes a block at the padded pitch, and the block (still in
+        # cache) is copied into y without the Wp - oW columns: y, and all after it, contiguous.
         if wide is None:
             wide = xp.empty((j - i, G, F // G, lay.oH * lay.pitch), dtype=x.dtype)
         blk = wide[: j - i]
         xp.matmul(wg, cols, out=blk[:, :, :, : lay.L])
         y[i:j] = blk.reshape(j - i, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
-    return y
+    return y if ones else _add_bias(y, b)
+
+
+def _pointwise(w_shape: tuple, spec: ConvSpec) -> bool:
+    """A 1x1 kernel, stride 1, no padding: the input already is the column matrix."""
+    return w_shape[2:] == (1, 1) and spec.stride == (1, 1) and not any(spec.padding)
 
 
 def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) -> Array:
