@@ -151,8 +151,8 @@ class Sub(Function):
 def sub(x, y, alpha=1):
     """x - alpha * y, broadcasting. Like torch, bool tensors cannot be subtracted (use ^)."""
     if any(isinstance(v, Tensor) and v.data.dtype == bool for v in (x, y)):
-        dtypes = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (x, y)]
-        raise TypeError(f"sub: cannot subtract with a bool tensor ({dtypes[0]} - {dtypes[1]}); "
+        kinds = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (x, y)]
+        raise TypeError(f"sub: cannot subtract with a bool tensor ({kinds[0]} - {kinds[1]}); "
                         "use ^ for logical xor")  # fmt: skip
     return _binary(Sub, "sub", x, y if alpha == 1 else mul(y, alpha))
 
@@ -831,7 +831,7 @@ def _logic(name, fn, arity):
         name,
         (Function,),
         {
-            "__doc__": f"z = {name.lower()}(x{', y' * (arity - 1)}), a bool tensor; no gradient",
+            "__doc__": f"z = {lname}(x{', y' * (arity - 1)}), a bool tensor; no gradient",
             "differentiable": False,
             "forward": staticmethod(lambda ctx, *xs: fn(*(x.astype(bool) for x in xs))),
             "samples": staticmethod(
@@ -846,10 +846,10 @@ def _logic(name, fn, arity):
 
     def public(*xs):
         if arity == 2:
-            xs = _prepare(name.lower(), *xs)
+            xs = _prepare(lname, *xs)
         return cls.apply(*xs)
 
-    public.__name__ = name.lower()
+    public.__name__ = lname
     _public[name] = public
     return public
 
