@@ -11,7 +11,14 @@ from . import (  # noqa: E402  (after Tensor: layers and optimizers build on it)
     viz,  # noqa: E402  (graph pictures: to_dot, render)
 )
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .backend import Device, device, get_default_device, manual_seed, set_default_device
+from .backend import (
+    Device,
+    Generator,
+    device,
+    get_default_device,
+    manual_seed,
+    set_default_device,
+)
 from .creation import (
     arange,
     empty,

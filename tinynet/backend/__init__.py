@@ -315,12 +315,59 @@ _generators: dict[Device, object] = {}
 _seed: list[int | None] = [None]
 
 
-def generator(dev: Device):
-    """The random generator of a device (NumPy's Generator API), seeded by `manual_seed`.
+class Generator:
+    """A random generator a user owns (`torch.Generator`): the `generator=` argument of the
+    random factories, samplers and `DataLoader` draws from it instead of the global stream.
+
+    Args:
+        device: where its numbers are made (default "cpu").
+
+    Example: `g = tn.Generator().manual_seed(0); tn.randperm(5, generator=g)`.
+    """
+
+    def __init__(self, device="cpu"):
+        self.device = device if isinstance(device, Device) else globals()["device"](device)
+        self._initial_seed = int.from_bytes(os.urandom(8), "little") >> 1
+        self._gen = None
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Reseed it; returns itself, as torch does."""
+        self._initial_seed = int(seed)
+        self._gen = None
+        return self
+
+    def seed(self) -> int:
+        """Reseed it from the operating system's entropy; returns the new seed."""
+        self.manual_seed(int.from_bytes(os.urandom(8), "little") >> 1)
+        return self._initial_seed
+
+    def initial_seed(self) -> int:
+        """The seed it was last seeded with."""
+        return self._initial_seed
+
+    def backend_generator(self):
+        """The backend's generator (NumPy's Generator API) behind it."""
+        if self._gen is None:
+            with device_context(self.device):
+                self._gen = self.device.backend.generator(self._initial_seed)
+        return self._gen
+
+
+def generator(dev: Device, gen: Generator | None = None):
+    """The random generator of a device (NumPy's Generator API), seeded by `manual_seed`,
+    or the one behind a user's `Generator` when `gen` is given.
 
     Each device draws its own stream from the one seed, so the same seed gives the
     same numbers on a device every run, but not the same numbers on two devices.
     """
+    if gen is not None:
+        if not isinstance(gen, Generator):
+            raise TypeError(f"generator= must be a tinynet Generator, got {type(gen).__name__}")
+        if gen.device != dev:
+            raise RuntimeError(
+                f"generator on {gen.device} cannot make numbers for a tensor on {dev}"
+            )
+        return gen.backend_generator()
     gen = _generators.get(dev)
     if gen is None:
         seed = _seed[0]
