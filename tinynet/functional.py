@@ -35,20 +35,22 @@ from .ops.elementwise import (  # noqa: F401
     tanh,
     where,
 )
+from .ops.indexing import (  # noqa: F401
+    chunk,
+    gather,
+    getitem,
+    split,
+)
 from .ops.linalg import matmul  # noqa: F401
 from .ops.movement import (  # noqa: F401
     cat,
-    chunk,
     clone,
     contiguous,
     expand,
     flatten,
-    gather,
-    getitem,
     pad,
     permute,
     reshape,
-    split,
     squeeze,
     stack,
     t,
