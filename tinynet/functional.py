@@ -36,10 +36,18 @@ from .ops.elementwise import (  # noqa: F401
     where,
 )
 from .ops.indexing import (  # noqa: F401
+    argsort,
     chunk,
     gather,
     getitem,
+    index_select,
+    narrow,
+    scatter,
+    scatter_add,
+    sort,
     split,
+    topk,
+    unbind,
 )
 from .ops.linalg import matmul  # noqa: F401
 from .ops.movement import (  # noqa: F401
