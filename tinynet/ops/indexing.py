@@ -56,7 +56,7 @@ class _Index:
         target, idx = self._target(a)
         if self.add:
             backend.scatter_add(target, idx, values)
-        else:  # no position repeats: a plain assignment is the same and much faster
+        else:  # no position repeats: a plain assignment (see docs/performance.md)
             target[idx] = values
 
     def assign(self, a, values) -> None:

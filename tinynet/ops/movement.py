@@ -13,12 +13,13 @@ from ..autograd.function import Function
 from ..tensor import Tensor
 from ._args import _dim, _shape_arg
 from .elementwise import cast
-from .indexing import _slice_dim
+from .indexing import IndexAdd, _Index, _slice_dim
 from .registry import Arg, Int, Sample, register
 
 __all__ = [
     "reshape", "view", "flatten", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
-    "contiguous", "clone", "to_device", "cat", "stack", "pad",
+    "contiguous", "clone", "to_device", "cat", "stack", "pad", "flip", "roll", "repeat",
+    "unfold",
 ]  # fmt: skip
 
 
@@ -36,15 +37,6 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.x_shape), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg((2, 6))), lambda torch, a, s: a.reshape(s), reshape),
-            Sample(((2, 3, 4), Arg((-1, 4))), lambda torch, a, s: a.reshape(s), reshape,
-                   name="infer"),
-            Sample(((1,), Arg(())), lambda torch, a, s: a.reshape(s), reshape, name="to-0d"),
-        ]
-    )  # fmt: skip
 
 
 def reshape(x, *shape):
@@ -98,15 +90,6 @@ class Permute(Function):
             inverse[d] = i
         return grad.permute(*inverse), None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((2, 3, 4), Arg((2, 0, 1))), lambda torch, a, d: a.permute(*d),
-                   lambda a, d: permute(a, *d)),
-            Sample(((3, 4), Arg((1, 0))), lambda torch, a, d: a.permute(*d),
-                   lambda a, d: permute(a, *d), name="2d"),
-        ]
-    )  # fmt: skip
-
 
 def permute(x, *dims):
     """x with its dims reordered."""
@@ -151,13 +134,6 @@ class Expand(Function):
 
         return unbroadcast(grad, ctx.x_shape), None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 1), Arg((3, 4))), lambda torch, a, s: a.expand(*s), expand),
-            Sample(((4,), Arg((2, 3, 4))), lambda torch, a, s: a.expand(*s), expand, name="new"),
-        ]
-    )  # fmt: skip
-
 
 def expand(x, *shape):
     """A broadcast view of x with `shape` (-1 keeps a dim)."""
@@ -192,6 +168,135 @@ def unsqueeze(x, dim):
 
 
 @register
+class Flip(Function):
+    """y = xp.flip(x, dims)
+    dx = xp.flip(grad, dims)
+    """
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return ctx.device.xp.flip(x, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, ctx.dims), None
+
+
+def _dim_list(op: str, dims, ndim: int) -> tuple:
+    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,))
+    out = tuple(_dim(op, d, max(ndim, 1)) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: dims {dims} name a dim more than once")
+    return out
+
+
+def flip(x: Tensor, *dims) -> Tensor:
+    """x with the order of its entries reversed along each of `dims` (an int or a sequence)."""
+    dims = _dim_list("flip", dims, x.ndim)
+    if x.ndim == 0:
+        return Clone.apply(x)
+    return Flip.apply(x, dims)
+
+
+@register
+class Roll(Function):
+    """y = xp.roll(x, shifts, dims)   (entries pushed past the end come back at the start)
+    dx = xp.roll(grad, -shifts, dims)
+    """
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return ctx.device.xp.roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Roll.apply(grad, tuple(-s for s in ctx.shifts), ctx.dims), None, None
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """x with its entries shifted by `shifts` along `dims`, wrapping around, as torch.roll;
+    without `dims` the flattened tensor is rolled and the shape restored."""
+    shifts = _shape_arg(shifts if isinstance(shifts, (tuple, list)) else (shifts,))
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
+        return reshape(Roll.apply(reshape(x, -1), shifts, (0,)), x.shape)
+    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,))
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"roll: shifts and dims must have the same length, got shifts {shifts} and dims {dims}"
+        )
+    dims = tuple(_dim("roll", d, max(x.ndim, 1)) for d in dims)
+    if x.ndim == 0:
+        return Clone.apply(x)
+    return Roll.apply(x, shifts, dims)
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """x tiled `sizes[k]` times along dim k, as Tensor.repeat (more sizes than dims add
+    leading dims). The gradient sums over the copies (a reshape of an expand)."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            f"repeat: {len(sizes)} sizes {sizes} are fewer than the {x.ndim} dims of the tensor "
+            f"of shape {tuple(x.shape)}"
+        )
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"repeat: sizes must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    spread = tuple(n for r, k in zip(sizes, shape) for n in (1, k))
+    tiled = tuple(n for r, k in zip(sizes, shape) for n in (r, k))
+    out = expand(reshape(x, spread), tiled)
+    return reshape(out, tuple(r * k for r, k in zip(sizes, shape)))
+
+
+@register
+class Unfold(Function):
+    """y[..., w, ..., k] = x[..., w * step + k, ...]   (windows of `size` along dim d, last dim k)
+    dx = zeros(x.shape) with dx[..., w * step + k, ...] += grad[..., w, ..., k]
+    """
+
+    @staticmethod
+    def forward(ctx, x, d, size, step):
+        ctx.x_shape, ctx.d, ctx.size, ctx.step = x.shape, d, size, step
+        windows = (x.shape[d] - size) // step + 1
+        shape = x.shape[:d] + (windows,) + x.shape[d + 1 :] + (size,)
+        st = x.strides
+        strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
+        # a copy: the strided view is read-only and its windows may overlap
+        return ctx.device.backend.strided_view(x, shape, strides).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        d, size, step = ctx.d, ctx.size, ctx.step
+        xp = grad.device.xp
+        windows = grad.shape[d]
+        at = xp.arange(windows).reshape(-1, 1) * step + xp.arange(size).reshape(1, -1)
+        index = _Index((slice(None),) * d + (at,), None, step < size)  # overlaps add up
+        n = grad.ndim
+        g = grad.permute(*range(d + 1), n - 1, *range(d + 1, n - 1))  # k next to w
+        return IndexAdd.apply(g, ctx.x_shape, index), None, None, None
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of `size` entries along `dimension`, `step` apart, as Tensor.unfold:
+    that dim becomes the window count and a new last dim of `size` holds each window."""
+    if x.ndim == 0:
+        return reshape(unfold(reshape(x, 1), 0, size, step), -1)
+    d = _dim("unfold", dimension, x.ndim)
+    if step <= 0:
+        raise RuntimeError(f"unfold: step must be positive, got {step}")
+    if not 0 <= size <= x.shape[d]:
+        raise RuntimeError(
+            f"unfold: size {size} must be between 0 and {x.shape[d]}, the size of dim {d} of the "
+            f"tensor of shape {tuple(x.shape)}"
+        )
+    return Unfold.apply(x, d, int(size), int(step))
+
+
+@register
 class Clone(Function):
     """y = copy(x)
     dx = grad
@@ -204,10 +309,6 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
-
-    samples = staticmethod(
-        lambda: [Sample(((3, 4),), lambda torch, a: a.clone(), lambda a: clone(a))]
-    )
 
 
 def clone(x):
@@ -264,24 +365,6 @@ class Cat(Function):
             out.append(_slice_dim(grad, ctx.dim, start, start + n) if need else None)
             start += n
         return tuple(out)
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((2, 3), (4, 3)), lambda torch, *ts: torch.cat(ts), lambda *ts: cat(ts)),
-            Sample(((2, 3), (2, 1), (2, 4)), lambda torch, *ts: torch.cat(ts, -1),
-                   lambda *ts: cat(ts, -1), name="three"),
-            Sample(((2, 0, 3), (2, 2, 3)), lambda torch, *ts: torch.cat(ts, 1),
-                   lambda *ts: cat(ts, 1), name="empty"),
-            Sample(((3,), Int((2,), 5)), lambda torch, *ts: torch.cat(ts),
-                   lambda *ts: cat(ts), name="promote"),
-            Sample(((2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts),
-                   lambda *ts: stack(ts), name="stack"),
-            Sample(((2, 3), (2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts, -1),
-                   lambda *ts: stack(ts, -1), name="stack last"),
-            Sample(((), ()), lambda torch, *ts: torch.stack(ts), lambda *ts: stack(ts),
-                   name="stack 0-d"),
-        ]
-    )  # fmt: skip
 
 
 def _tensors(op: str, tensors) -> list:
@@ -371,25 +454,6 @@ class Pad(Function):
     def backward(ctx, grad):
         return Pad.apply(grad, tuple((-lo, -hi) for lo, hi in ctx.widths), 0), None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), *_pad_fns((1, 2))),
-            Sample(((2, 3, 4),), *_pad_fns((1, 0, 2, 1, 0, 1), value=1.5), name="value"),
-            Sample(((3, 5),), *_pad_fns((-1, 2, 1, -2)), name="crop"),
-            Sample(((2, 3, 5),), *_pad_fns((2, 1, 1, 2), mode="reflect"), name="reflect"),
-            Sample(((2, 3, 5),), *_pad_fns((2, 3, 1, 0), mode="replicate"), name="replicate"),
-            Sample(((2, 3, 5),), *_pad_fns((4, 2), mode="circular"), name="circular"),
-            Sample(((1, 2, 5),), *_pad_fns((-3, 4), mode="reflect"), name="reflect crop"),
-            Sample(((1, 2, 5),), *_pad_fns((2, -1, 1, 1), mode="replicate"), name="replicate crop"),
-            Sample(((1, 2, 5),), *_pad_fns((-1, 2), mode="circular"), name="circular crop"),
-            Sample(((1, 5),), *_pad_fns((2, -1), mode="circular"), name="circular crop left"),
-        ]
-    )  # fmt: skip
-
-
-def _pad_fns(p, **kw):
-    return (lambda torch, a: torch.nn.functional.pad(a, p, **kw)), (lambda a: pad(a, p, **kw))
-
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -443,8 +507,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if all(w == (0, 0) for w in widths):
             return x
         return Pad.apply(x, tuple(widths), 0 if value is None else value)
-    # The other modes join slices of x (views, whose backward is an assignment) along each
-    # padded dim; an index array per dim would do too, but its backward is a slow scatter-add.
+    # The other modes join slices of x along each padded dim (why: docs/performance.md).
     for k, (n, (lo, hi)) in enumerate(zip(x.shape, widths)):
         if lo == 0 and hi == 0:
             continue
@@ -470,3 +533,113 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         pieces = [p for p in (before, keep, after) if p is not None]
         x = Cat.apply(*pieces, dim=k) if len(pieces) > 1 else keep
     return x
+
+
+# ----- registry samples and torch oracles ------------------------------------------------
+
+
+def _pad_fns(p, **kw):
+    return (lambda torch, a: torch.nn.functional.pad(a, p, **kw)), (lambda a: pad(a, p, **kw))
+
+
+Reshape.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg((2, 6))), lambda torch, a, s: a.reshape(s), reshape),
+        Sample(((2, 3, 4), Arg((-1, 4))), lambda torch, a, s: a.reshape(s), reshape,
+               name="infer"),
+        Sample(((1,), Arg(())), lambda torch, a, s: a.reshape(s), reshape, name="to-0d"),
+    ]
+)  # fmt: skip
+
+Permute.samples = staticmethod(
+    lambda: [
+        Sample(((2, 3, 4), Arg((2, 0, 1))), lambda torch, a, d: a.permute(*d),
+               lambda a, d: permute(a, *d)),
+        Sample(((3, 4), Arg((1, 0))), lambda torch, a, d: a.permute(*d),
+               lambda a, d: permute(a, *d), name="2d"),
+    ]
+)  # fmt: skip
+
+Expand.samples = staticmethod(
+    lambda: [
+        Sample(((3, 1), Arg((3, 4))), lambda torch, a, s: a.expand(*s), expand),
+        Sample(((4,), Arg((2, 3, 4))), lambda torch, a, s: a.expand(*s), expand, name="new"),
+        Sample(((2, 3), Arg((2, 1))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, *s),
+               name="repeat"),
+        Sample(((3,), Arg((2, 1, 2))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, s),
+               name="repeat new dims"),
+        Sample(((), Arg((3,))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, *s),
+               name="repeat 0-d"),
+        Sample(((2, 3), Arg((0, 2))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, *s),
+               name="repeat 0 times"),
+    ]
+)  # fmt: skip
+
+Clone.samples = staticmethod(
+    lambda: [Sample(((3, 4),), lambda torch, a: a.clone(), lambda a: clone(a))]
+)
+
+Cat.samples = staticmethod(
+    lambda: [
+        Sample(((2, 3), (4, 3)), lambda torch, *ts: torch.cat(ts), lambda *ts: cat(ts)),
+        Sample(((2, 3), (2, 1), (2, 4)), lambda torch, *ts: torch.cat(ts, -1),
+               lambda *ts: cat(ts, -1), name="three"),
+        Sample(((2, 0, 3), (2, 2, 3)), lambda torch, *ts: torch.cat(ts, 1),
+               lambda *ts: cat(ts, 1), name="empty"),
+        Sample(((3,), Int((2,), 5)), lambda torch, *ts: torch.cat(ts),
+               lambda *ts: cat(ts), name="promote"),
+        Sample(((2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts),
+               lambda *ts: stack(ts), name="stack"),
+        Sample(((2, 3), (2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts, -1),
+               lambda *ts: stack(ts, -1), name="stack last"),
+        Sample(((), ()), lambda torch, *ts: torch.stack(ts), lambda *ts: stack(ts),
+               name="stack 0-d"),
+    ]
+)  # fmt: skip
+
+Pad.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), *_pad_fns((1, 2))),
+        Sample(((2, 3, 4),), *_pad_fns((1, 0, 2, 1, 0, 1), value=1.5), name="value"),
+        Sample(((3, 5),), *_pad_fns((-1, 2, 1, -2)), name="crop"),
+        Sample(((2, 3, 5),), *_pad_fns((2, 1, 1, 2), mode="reflect"), name="reflect"),
+        Sample(((2, 3, 5),), *_pad_fns((2, 3, 1, 0), mode="replicate"), name="replicate"),
+        Sample(((2, 3, 5),), *_pad_fns((4, 2), mode="circular"), name="circular"),
+        Sample(((1, 2, 5),), *_pad_fns((-3, 4), mode="reflect"), name="reflect crop"),
+        Sample(((1, 2, 5),), *_pad_fns((2, -1, 1, 1), mode="replicate"), name="replicate crop"),
+        Sample(((1, 2, 5),), *_pad_fns((-1, 2), mode="circular"), name="circular crop"),
+        Sample(((1, 5),), *_pad_fns((2, -1), mode="circular"), name="circular crop left"),
+    ]
+)  # fmt: skip
+
+Flip.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.flip(a, (0,)), lambda a: flip(a, 0)),
+        Sample(((2, 3, 4),), lambda torch, a: torch.flip(a, (-1, 0)), lambda a: flip(a, (-1, 0)),
+               name="two dims"),
+        Sample(((),), lambda torch, a: torch.flip(a, (0,)), lambda a: flip(a, 0), name="0-d"),
+    ]
+)  # fmt: skip
+
+Roll.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.roll(a, 1, 1), lambda a: roll(a, 1, 1)),
+        Sample(((3, 4),), lambda torch, a: torch.roll(a, -5), lambda a: roll(a, -5),
+               name="flattened"),
+        Sample(((2, 3, 4),), lambda torch, a: torch.roll(a, (2, -1), (-1, 0)),
+               lambda a: roll(a, (2, -1), (-1, 0)), name="two dims"),
+    ]
+)  # fmt: skip
+
+Unfold.samples = staticmethod(
+    lambda: [
+        Sample(((3, 7),), lambda torch, a: a.unfold(1, 3, 2), lambda a: unfold(a, 1, 3, 2),
+               name="overlapping"),
+        Sample(((6, 2, 3),), lambda torch, a: a.unfold(0, 2, 3), lambda a: unfold(a, 0, 2, 3),
+               name="gaps"),
+        Sample(((2, 5, 3),), lambda torch, a: a.unfold(-2, 5, 1), lambda a: unfold(a, -2, 5, 1),
+               name="one window"),
+        Sample(((4,),), lambda torch, a: a.unfold(0, 2, 2), lambda a: unfold(a, 0, 2, 2),
+               name="tiles"),
+    ]
+)  # fmt: skip
