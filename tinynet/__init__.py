@@ -38,16 +38,34 @@ from .creation import (
     zeros_like,
 )
 from .dtypes import (
+    DType as dtype,
+)
+from .dtypes import (
     bool_ as bool,
 )
 from .dtypes import (
+    double,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    half,
+    iinfo,
+    int8,
+    int16,
     int32,
     int64,
+    long,
     set_default_dtype,
+    short,
+    uint8,
+)
+from .dtypes import (
+    float_ as float,
+)
+from .dtypes import (
+    int_ as int,
 )
 from .functional import *  # noqa: F403
 from .serialization import load, save  # noqa: E402  (checkpoints: safetensors, no pickle)

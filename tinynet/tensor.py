@@ -626,14 +626,16 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
     if isinstance(data, np.ndarray) or np.isscalar(data) or isinstance(data, (list, tuple)):
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
             data = [v.tolist() if isinstance(v, Tensor) else v for v in data]
-        host = np.array(data)
+        from_numpy_data = isinstance(data, (np.ndarray, np.generic))
+        host = np.array(data) if from_numpy_data else _python_array(data)
         if dtype is None:
-            if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+            if from_numpy_data:
                 dtype = dtypes.as_dtype(host.dtype)
             elif host.dtype.kind == "f":
                 dtype = dtypes.get_default_dtype()
             else:
                 dtype = dtypes.as_dtype(host.dtype)
+        _check_fits(host, dtype)
         host = host.astype(dtype.np, copy=False)
         dev = device or as_device(None)
         # asarray(order="C"), not ascontiguousarray: that one turns 0-d arrays into 1-d
@@ -652,6 +654,50 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
     elif arr.dtype not in (d.np for d in dtypes.ALL):
         arr = arr.astype(dtypes.as_dtype(arr.dtype).np)
     return arr, dev
+
+
+def _python_array(data) -> np.ndarray:
+    """np.array of Python data, refusing ints beyond int64 (NumPy would make them uint64,
+    which wraps to negative values, or objects)."""
+    try:
+        host = np.array(data)
+    except ValueError:  # ragged nesting
+        raise ValueError(
+            "tensor: nested lists must be rectangular (every row of one length), got "
+            + repr(data)[:120]
+        ) from None
+    if host.dtype.kind in "uO":  # only an int >= 2**63 (or < -2**63, or a non-number) does this
+        flat = list(_flat(data)) if isinstance(data, (list, tuple)) else [data]
+        if host.dtype.kind == "O" and any(type(v) is float for v in flat):
+            try:  # floats with huge ints: floats, as torch
+                return np.array(data, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                pass
+        for v in flat:
+            dtypes.check_int(v, "tensor")
+    if host.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot make a tensor from {_describe(data)}")
+    return host
+
+
+def _describe(data) -> str:
+    kinds = sorted({type(v).__name__ for v in _flat(data)} if isinstance(data, (list, tuple))
+                   else {type(data).__name__})  # fmt: skip
+    return f"data holding {', '.join(kinds)} (only numbers and bools make tensors)"
+
+
+def _check_fits(host: np.ndarray, dt: dtypes.DType) -> None:
+    """Integer data converted to a narrower integer dtype must fit: ints never wrap."""
+    if host.dtype.kind in "iu" and not dt.is_floating_point and dt is not dtypes.bool_:
+        if host.size and host.dtype != dt.np:
+            lo, hi = host.min(), host.max()
+            info = np.iinfo(dt.np)
+            if lo < info.min or hi > info.max:
+                bad = int(lo) if lo < info.min else int(hi)
+                raise OverflowError(
+                    f"tensor: the value {bad} does not fit in {dt.name} "
+                    f"(range [{info.min}, {info.max}])"
+                )
 
 
 def _flat(seq):

@@ -12,6 +12,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..backend import device as _as_device
 from ..tensor import Tensor
+from ._args import _dim, _shape_arg
 from .elementwise import cast
 from .registry import Arg, Bool, Int, Sample, register
 
@@ -20,18 +21,6 @@ __all__ = [
     "contiguous", "clone", "to_device", "getitem", "gather", "split", "chunk", "cat", "stack",
     "pad",
 ]  # fmt: skip
-
-
-def _shape_arg(shape) -> tuple:
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
-    return tuple(int(s) for s in shape)
-
-
-def _dim(op: str, d: int, ndim: int) -> int:
-    if not -ndim <= d < ndim:
-        raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
-    return d % ndim
 
 
 @register
@@ -61,7 +50,7 @@ class Reshape(Function):
 
 def reshape(x, *shape):
     """x with a new shape of the same size (one dim may be -1)."""
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "reshape")
     if shape == x.shape:
         return x
     known = 1
@@ -122,7 +111,7 @@ class Permute(Function):
 
 def permute(x, *dims):
     """x with its dims reordered."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute", "dims")
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of {x.ndim} dims")
     dims = tuple(d % x.ndim for d in dims)
@@ -173,7 +162,7 @@ class Expand(Function):
 
 def expand(x, *shape):
     """A broadcast view of x with `shape` (-1 keeps a dim)."""
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "expand", "size")
     lead = len(shape) - x.ndim
     if lead < 0:
         raise RuntimeError(f"expand: shape {shape} has fewer dims than the tensor {x.shape}")
