@@ -69,7 +69,7 @@ def check_scalar_fits(value, d: DType, op: str) -> None:
         if not info.min <= value <= info.max:
             raise OverflowError(
                 f"{op}: the value {value} does not fit in a {d.name} tensor "
-                f"(range [{info.min}, {info.max}]); convert the tensor first, e.g. .long()"
+                f"(range [{info.min}, {info.max}])"
             )
 
 

@@ -44,7 +44,10 @@ def _as_operand(v, ref: Tensor, op: str) -> Tensor:
 
 def _prepare(op: str, *operands):
     """Promote operands to one dtype (PyTorch rules) as Tensors on one device."""
-    ref = next(v for v in operands if isinstance(v, Tensor))
+    ref = next((v for v in operands if isinstance(v, Tensor)), None)
+    if ref is None:
+        kinds = ", ".join(type(v).__name__ for v in operands)
+        raise TypeError(f"{op}: needs at least one tensor argument, got ({kinds})")
     operands = [_as_operand(v, ref, op) for v in operands]
     dt = dtypes.promote(
         *[
@@ -55,6 +58,7 @@ def _prepare(op: str, *operands):
     out = []
     for v in operands:
         if not isinstance(v, Tensor):
+            dtypes.check_scalar_fits(v, dt, op)  # ints never wrap: uint8 + 300 raises
             v = const(ref, ref.device.xp.asarray(v, dtype=dt.np))
         elif v.data.dtype != dt.np:
             v = cast(v, dt)
@@ -66,8 +70,10 @@ def _binary(fn_cls, op: str, a, b):
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
         pass  # the common case: nothing to promote
     elif isinstance(a, Tensor) and type(b) in _SCALARS and a.data.dtype.kind == "f":
+        dtypes.check_int(b, op)
         b = const(a, a.device.xp.asarray(b, dtype=a.data.dtype))  # 2.0 never upcasts a float
     elif isinstance(b, Tensor) and type(a) in _SCALARS and b.data.dtype.kind == "f":
+        dtypes.check_int(a, op)
         a = const(b, b.device.xp.asarray(a, dtype=b.data.dtype))
     else:
         a, b = _prepare(op, a, b)
@@ -126,7 +132,12 @@ class Add(Function):
 
 def add(x, y, alpha=1):
     """x + alpha * y, broadcasting."""
-    return _binary(Add, "add", x, y if alpha == 1 else mul(y, alpha))
+    return _binary(Add, "add", x, y if alpha == 1 else _scaled(y, alpha))
+
+
+def _scaled(y, alpha):
+    """alpha * y for add/sub's `alpha`: a tensor stays in the graph, a number stays a number."""
+    return mul(y, alpha) if isinstance(y, Tensor) else y * alpha
 
 
 @register
@@ -154,7 +165,7 @@ def sub(x, y, alpha=1):
         kinds = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (x, y)]
         raise TypeError(f"sub: cannot subtract with a bool tensor ({kinds[0]} - {kinds[1]}); "
                         "use ^ for logical xor")  # fmt: skip
-    return _binary(Sub, "sub", x, y if alpha == 1 else mul(y, alpha))
+    return _binary(Sub, "sub", x, y if alpha == 1 else _scaled(y, alpha))
 
 
 @register

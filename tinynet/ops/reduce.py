@@ -405,3 +405,28 @@ def log_softmax(x, dim):
     """log(softmax(x)) along `dim`, computed directly (stable, no log of 0)."""
     (d,) = _dims("log_softmax", x, dim) or (0,)
     return LogSoftmax.apply(x, d)
+
+
+# ----- all / any (porting helper): bool reductions, tensors as torch returns them ----------
+
+
+def _bool_reduce(op: str, fn_name: str, x, dim, keepdim):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    dims = _dims(op, x, dim)
+    fn = getattr(x.device.xp, fn_name)
+    out = fn(x.data.astype(bool, copy=False), axis=dims, keepdims=keepdim)
+    return const(x, x.device.xp.asarray(out))
+
+
+def all(x, dim=None, keepdim=False):
+    """Whether every element (along `dim`) is nonzero: a bool tensor, as torch."""
+    return _bool_reduce("all", "all", x, dim, keepdim)
+
+
+def any(x, dim=None, keepdim=False):
+    """Whether any element (along `dim`) is nonzero: a bool tensor, as torch."""
+    return _bool_reduce("any", "any", x, dim, keepdim)
+
+
+__all__ += ["all", "any"]
