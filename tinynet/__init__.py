@@ -22,32 +22,58 @@ from .backend import (
 from .creation import (
     arange,
     empty,
+    empty_like,
     eye,
     from_dlpack,
     from_numpy,
     full,
     full_like,
+    initial_seed,
+    linspace,
+    logspace,
+    normal,
     ones,
     ones_like,
     rand,
     rand_like,
     randint,
+    randint_like,
     randn,
     randn_like,
+    randperm,
+    seed,
     zeros,
     zeros_like,
+)
+from .dtypes import (
+    DType as dtype,
 )
 from .dtypes import (
     bool_ as bool,
 )
 from .dtypes import (
+    double,
+    finfo,
     float16,
     float32,
     float64,
     get_default_dtype,
+    half,
+    iinfo,
+    int8,
+    int16,
     int32,
     int64,
+    long,
     set_default_dtype,
+    short,
+    uint8,
+)
+from .dtypes import (
+    float_ as float,
+)
+from .dtypes import (
+    int_ as int,
 )
 from .functional import *  # noqa: F403
 from .serialization import load, save  # noqa: E402  (checkpoints: safetensors, no pickle)

@@ -1,20 +1,44 @@
-"""Every tensor method as a function: `tn.exp(x)`, `tn.cat(ts, 0)`, `tn.matmul(a, b)`, ..."""
+"""Every tensor method as a function: `tn.exp(x)`, `tn.cat(ts, 0)`, `tn.matmul(a, b)`, ...
+
+Also the small utilities torch keeps beside them: is_tensor, numel, set_num_threads.
+"""
+
+import builtins as _builtins
+
+import threadpoolctl as _threadpoolctl
 
 from .ops.elementwise import (  # noqa: F401
     abs,
     add,
+    allclose,
+    atan,
+    ceil,
     clamp,
     cos,
     div,
     eq,
+    equal,
     erf,
     exp,
+    expm1,
+    fix,
+    floor,
+    floor_divide,
+    frac,
     ge,
     gelu,
     gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
     le,
     leaky_relu,
+    lerp,
     log,
+    log1p,
+    log2,
+    log10,
     logical_and,
     logical_not,
     logical_or,
@@ -24,15 +48,24 @@ from .ops.elementwise import (  # noqa: F401
     maximum,
     minimum,
     mul,
+    nan_to_num,
     ne,
     neg,
     pow,
+    reciprocal,
     relu,
+    remainder,
+    round,
+    rsqrt,
     sigmoid,
+    sign,
     sin,
     sqrt,
+    square,
     sub,
+    tan,
     tanh,
+    trunc,
     where,
 )
 from .ops.indexing import (  # noqa: F401
@@ -67,8 +100,10 @@ from .ops.movement import (  # noqa: F401
     view,
 )
 from .ops.reduce import (  # noqa: F401
+    all,
     amax,
     amin,
+    any,
     argmax,
     argmin,
     log_softmax,
@@ -81,5 +116,60 @@ from .ops.reduce import (  # noqa: F401
     sum,
     var,
 )
+from .tensor import Tensor as _Tensor
 
 clip = clamp
+absolute = abs
+negative = neg
+arctan = atan
+divide = true_divide = div
+multiply = mul
+subtract = sub
+greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+
+def clamp_min(x, min):  # noqa: F811  (torch names the bound `min`)
+    """x limited below by `min`."""
+    return clamp(x, min, None)
+
+
+def clamp_max(x, max):  # noqa: F811
+    """x limited above by `max`."""
+    return clamp(x, None, max)
+
+
+def is_tensor(obj) -> bool:
+    """True if `obj` is a tinynet Tensor."""
+    return isinstance(obj, _Tensor)
+
+
+def is_floating_point(x) -> bool:
+    """True if the tensor's dtype is a floating point one."""
+    if not isinstance(x, _Tensor):
+        raise TypeError(f"is_floating_point: expected a Tensor, got {type(x).__name__}")
+    return x.dtype.is_floating_point
+
+
+def numel(x) -> int:
+    """The number of elements of a tensor."""
+    if not isinstance(x, _Tensor):
+        raise TypeError(f"numel: expected a Tensor, got {type(x).__name__}")
+    return x.numel()
+
+
+_threads: list = [None]  # the limit set by set_num_threads, kept alive while in force
+
+
+def set_num_threads(n: int) -> None:
+    """Set how many threads the BLAS library (matmul, conv) uses, as torch.set_num_threads."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: n must be an int, got {type(n).__name__} {n!r}")
+    if n < 1:
+        raise ValueError(f"set_num_threads: n must be positive, got {n}")
+    _threads[0] = _threadpoolctl.threadpool_limits(limits=n, user_api="blas")
+
+
+def get_num_threads() -> int:
+    """How many threads the BLAS library uses now (1 if no threaded BLAS is loaded)."""
+    info = [p["num_threads"] for p in _threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
+    return _builtins.max(info, default=1)

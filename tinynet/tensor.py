@@ -448,11 +448,11 @@ class Tensor:
     def log_softmax(self, dim):
         return _ops.log_softmax(self, dim)
 
-    def all(self):
-        return bool(self.data.all())
+    def all(self, dim=None, keepdim=False):
+        return _ops.all(self, dim, keepdim)
 
-    def any(self):
-        return bool(self.data.any())
+    def any(self, dim=None, keepdim=False):
+        return _ops.any(self, dim, keepdim)
 
     def exp(self):
         return _ops.exp(self)
@@ -538,6 +538,253 @@ class Tensor:
     def is_contiguous(self) -> bool:
         return bool(self.data.flags.c_contiguous)
 
+    # ----- methods: math and comparisons (porting helper) -------------------------------
+    def add(self, other, alpha=1):
+        return _ops.add(self, other, alpha=alpha)
+
+    def sub(self, other, alpha=1):
+        return _ops.sub(self, other, alpha=alpha)
+
+    subtract = sub
+
+    def mul(self, other):
+        return _ops.mul(self, other)
+
+    multiply = mul
+
+    def div(self, other, rounding_mode=None):
+        return _ops.div(self, other, rounding_mode=rounding_mode)
+
+    divide = div
+
+    def true_divide(self, other):
+        return _ops.div(self, other)
+
+    def floor_divide(self, other):
+        return _ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return _ops.remainder(self, other)
+
+    def __floordiv__(self, other):
+        return _ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return _ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return _ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return _ops.remainder(other, self)
+
+    def neg(self):
+        return _ops.neg(self)
+
+    negative = neg
+
+    def positive(self):
+        return self
+
+    absolute = abs
+
+    def square(self):
+        return _ops.square(self)
+
+    def rsqrt(self):
+        return _ops.rsqrt(self)
+
+    def reciprocal(self):
+        return _ops.reciprocal(self)
+
+    def log1p(self):
+        return _ops.log1p(self)
+
+    def expm1(self):
+        return _ops.expm1(self)
+
+    def log2(self):
+        return _ops.log2(self)
+
+    def log10(self):
+        return _ops.log10(self)
+
+    def sin(self):
+        return _ops.sin(self)
+
+    def cos(self):
+        return _ops.cos(self)
+
+    def tan(self):
+        return _ops.tan(self)
+
+    def atan(self):
+        return _ops.atan(self)
+
+    arctan = atan
+
+    def erf(self):
+        return _ops.erf(self)
+
+    def sign(self):
+        return _ops.sign(self)
+
+    sgn = sign
+
+    def floor(self):
+        return _ops.floor(self)
+
+    def ceil(self):
+        return _ops.ceil(self)
+
+    def trunc(self):
+        return _ops.trunc(self)
+
+    fix = trunc
+
+    def round(self, decimals=0):
+        return _ops.round(self, decimals)
+
+    def frac(self):
+        return _ops.frac(self)
+
+    def lerp(self, end, weight):
+        return _ops.lerp(self, end, weight)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        return _ops.nan_to_num(self, nan, posinf, neginf)
+
+    def isnan(self):
+        return _ops.isnan(self)
+
+    def isinf(self):
+        return _ops.isinf(self)
+
+    def isfinite(self):
+        return _ops.isfinite(self)
+
+    def maximum(self, other):
+        return _ops.maximum(self, other)
+
+    def minimum(self, other):
+        return _ops.minimum(self, other)
+
+    def clamp_min(self, min):
+        return _ops.clamp(self, min, None)
+
+    def clamp_max(self, max):
+        return _ops.clamp(self, None, max)
+
+    def amax(self, dim=None, keepdim=False):
+        return _ops.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        return _ops.amin(self, dim, keepdim)
+
+    def matmul(self, other):
+        return _ops.matmul(self, other)
+
+    def mm(self, mat2):
+        if self.ndim != 2 or getattr(mat2, "ndim", None) != 2:
+            raise RuntimeError(
+                f"mm: both arguments must be 2-D, got {self.shape} and "
+                f"{getattr(mat2, 'shape', mat2)}"
+            )
+        return _ops.matmul(self, mat2)
+
+    def mv(self, vec):
+        if self.ndim != 2 or getattr(vec, "ndim", None) != 1:
+            raise RuntimeError(
+                f"mv: expected a 2-D matrix and a 1-D vector, got {self.shape} and "
+                f"{getattr(vec, 'shape', vec)}"
+            )
+        return _ops.matmul(self, vec)
+
+    def dot(self, other):
+        if self.ndim != 1 or getattr(other, "ndim", None) != 1:
+            raise RuntimeError(
+                f"dot: both arguments must be 1-D, got {self.shape} and "
+                f"{getattr(other, 'shape', other)}"
+            )
+        return _ops.matmul(self, other)
+
+    def eq(self, other):
+        return _ops.eq(self, other)
+
+    def ne(self, other):
+        return _ops.ne(self, other)
+
+    def lt(self, other):
+        return _ops.lt(self, other)
+
+    def le(self, other):
+        return _ops.le(self, other)
+
+    def gt(self, other):
+        return _ops.gt(self, other)
+
+    def ge(self, other):
+        return _ops.ge(self, other)
+
+    not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
+
+    def logical_not(self):
+        return _ops.logical_not(self)
+
+    def logical_and(self, other):
+        return _ops.logical_and(self, other)
+
+    def logical_or(self, other):
+        return _ops.logical_or(self, other)
+
+    def logical_xor(self, other):
+        return _ops.logical_xor(self, other)
+
+    def where(self, condition, y):
+        """`self` where condition is True, else y (torch's `x.where(condition, y)`)."""
+        return _ops.where(condition, self, y)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return _ops.isclose(self, other, rtol, atol, equal_nan)
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+        return _ops.allclose(self, other, rtol, atol, equal_nan)
+
+    def equal(self, other) -> bool:
+        return _ops.equal(self, other)
+
+    def type_as(self, other):
+        return self.to(other.dtype)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        """A new tensor from `data`, with this tensor's dtype and device unless given."""
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)  # fmt: skip
+
+    def _new_filled(self, op, size, fill, dtype, device, requires_grad):
+        shape = _ops._args._size(size, op)
+        dt = dtypes.as_dtype(dtype) if dtype is not None else self.dtype
+        if fill is not None:
+            dtypes.check_scalar_fits(fill, dt, op)
+        dev = as_device(device) if device is not None else self._device
+        xp = dev.xp
+        data = xp.empty(shape, dt.np) if fill is None else xp.full(shape, fill, dt.np)
+        t = Tensor._make(data, dev, False, None)
+        return t.requires_grad_(True) if requires_grad else t
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new_filled("new_empty", size, None, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
+        return self._new_filled("new_full", size, fill_value, dtype, device, requires_grad)
+
     # ----- conversion ----------------------------------------------------------------
     def to(self, *args, dtype=None, device=None, copy=False):
         """`to("cuda")`, `to(tn.float64)`, `to("cpu", tn.float16)`, `to(other_tensor)`."""
@@ -557,8 +804,17 @@ class Tensor:
     def cuda(self, device=None):
         return self.to("cuda" if device is None else f"cuda:{device}")
 
-    def type(self, dtype):
-        return self.to(dtype)
+    def type(self, dtype=None):
+        """`type(tn.float64)` converts; `type()` names the type, e.g. "tinynet.FloatTensor"."""
+        if dtype is None:
+            return f"tinynet.{_TYPE_NAMES[self.dtype.name]}Tensor"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            names = {f"tinynet.{v}Tensor": k for k, v in _TYPE_NAMES.items()}
+            names.update({f"torch.{v}Tensor": k for k, v in _TYPE_NAMES.items()})
+            if dtype not in names:
+                raise TypeError(f"type(): unknown tensor type {dtype!r}")
+            dtype = names[dtype]
+        return self.to(dtype=dtypes.as_dtype(dtype))
 
     def float(self):
         return self.to(dtypes.float32)
@@ -578,9 +834,23 @@ class Tensor:
     def bool(self):
         return self.to(dtypes.bool_)
 
+    def short(self):
+        return self.to(dtypes.int16)
+
+    def byte(self):
+        return self.to(dtypes.uint8)
+
+    def char(self):
+        return self.to(dtypes.int8)
+
     def is_floating_point(self) -> bool:
         return self.dtype.is_floating_point
 
+
+_TYPE_NAMES = {
+    "bool": "Bool", "uint8": "Byte", "int8": "Char", "int16": "Short", "int32": "Int",
+    "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double",
+}  # fmt: skip
 
 _ARITH_INPLACE = frozenset(("+=", "-=", "*=", "/=", "add_", "sub_", "mul_", "div_"))
 
@@ -626,14 +896,16 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
     if isinstance(data, np.ndarray) or np.isscalar(data) or isinstance(data, (list, tuple)):
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in _flat(data)):
             data = [v.tolist() if isinstance(v, Tensor) else v for v in data]
-        host = np.array(data)
+        from_numpy_data = isinstance(data, (np.ndarray, np.generic))
+        host = np.array(data) if from_numpy_data else _python_array(data)
         if dtype is None:
-            if isinstance(data, np.ndarray) or isinstance(data, np.generic):
+            if from_numpy_data:
                 dtype = dtypes.as_dtype(host.dtype)
             elif host.dtype.kind == "f":
                 dtype = dtypes.get_default_dtype()
             else:
                 dtype = dtypes.as_dtype(host.dtype)
+        _check_fits(host, dtype)
         host = host.astype(dtype.np, copy=False)
         dev = device or as_device(None)
         # asarray(order="C"), not ascontiguousarray: that one turns 0-d arrays into 1-d
@@ -652,6 +924,50 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
     elif arr.dtype not in (d.np for d in dtypes.ALL):
         arr = arr.astype(dtypes.as_dtype(arr.dtype).np)
     return arr, dev
+
+
+def _python_array(data) -> np.ndarray:
+    """np.array of Python data, refusing ints beyond int64 (NumPy would make them uint64,
+    which wraps to negative values, or objects)."""
+    try:
+        host = np.array(data)
+    except ValueError:  # ragged nesting
+        raise ValueError(
+            "tensor: nested lists must be rectangular (every row of one length), got "
+            + repr(data)[:120]
+        ) from None
+    if host.dtype.kind in "uO":  # only an int >= 2**63 (or < -2**63, or a non-number) does this
+        flat = list(_flat(data)) if isinstance(data, (list, tuple)) else [data]
+        if host.dtype.kind == "O" and any(type(v) is float for v in flat):
+            try:  # floats with huge ints: floats, as torch
+                return np.array(data, dtype=np.float64)
+            except (TypeError, ValueError, OverflowError):
+                pass
+        for v in flat:
+            dtypes.check_int(v, "tensor")
+    if host.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot make a tensor from {_describe(data)}")
+    return host
+
+
+def _describe(data) -> str:
+    kinds = sorted({type(v).__name__ for v in _flat(data)} if isinstance(data, (list, tuple))
+                   else {type(data).__name__})  # fmt: skip
+    return f"data holding {', '.join(kinds)} (only numbers and bools make tensors)"
+
+
+def _check_fits(host: np.ndarray, dt: dtypes.DType) -> None:
+    """Integer data converted to a narrower integer dtype must fit: ints never wrap."""
+    if host.dtype.kind in "iu" and not dt.is_floating_point and dt is not dtypes.bool_:
+        if host.size and host.dtype != dt.np:
+            lo, hi = host.min(), host.max()
+            info = np.iinfo(dt.np)
+            if lo < info.min or hi > info.max:
+                bad = int(lo) if lo < info.min else int(hi)
+                raise OverflowError(
+                    f"tensor: the value {bad} does not fit in {dt.name} "
+                    f"(range [{info.min}, {info.max}])"
+                )
 
 
 def _flat(seq):

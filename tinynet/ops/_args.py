@@ -1,17 +1,93 @@
-"""Argument normalisers shared by the op modules (shapes given as varargs, dims)."""
+"""Argument normalisers shared by the ops and factories: ints, sizes, dims, pairs.
+
+One home for each rule, so every op refuses the same bad input with the same
+sentence: a float where an int belongs is a TypeError naming the op and the
+argument (never silently truncated), a dim out of range an IndexError.
+"""
 
 from __future__ import annotations
 
+import operator
 
-def _shape_arg(shape) -> tuple:
-    """`f(2, 3)` and `f((2, 3))` alike: the shape as a tuple of ints."""
+
+def _int(op: str, name: str, v) -> int:
+    """`v` as a Python int: ints, NumPy integers and one-element integer tensors pass; floats
+    (even 2.0), strings and None raise TypeError naming the op and the argument."""
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {type(v).__name__} {v!r}") from None
+
+
+def _shape_arg(shape, op: str = "reshape", name: str = "shape") -> tuple:
+    """Sizes given as ints or as one sequence (`f(2, 3)` or `f((2, 3))`) as a tuple of ints."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+    out = []
+    for s in shape:
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(
+                f"{op}: {name} must be a sequence of ints, got {type(s).__name__} {s!r} "
+                f"in {tuple(shape)!r}"
+            ) from None
+    return tuple(out)
+
+
+def _size(size, op: str, name: str = "size") -> tuple:
+    """A factory's size (ints or one sequence of ints), each at least 0."""
+    shape = _shape_arg(size, op, name)
+    if any(s < 0 for s in shape):
+        raise RuntimeError(f"{op}: {name} {shape} has a negative dimension")
+    return shape
 
 
 def _dim(op: str, d: int, ndim: int) -> int:
-    """`d` as a non-negative dim of a tensor with `ndim` dims; IndexError naming `op` if not."""
+    """A dim in [-ndim, ndim) as a non-negative axis."""
+    d = _int(op, "dim", d)
     if not -ndim <= d < ndim:
         raise IndexError(f"{op}: dim {d} is out of range for a tensor with {ndim} dims")
     return d % ndim
+
+
+def _dims(op: str, x, dim) -> tuple | None:
+    """Normalise `dim` (None, an int, or a sequence) to sorted non-negative axes."""
+    if dim is None:
+        return None
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    nd = max(x.ndim, 1)
+    out = []
+    for d in dims:
+        d = _int(op, "dim", d)
+        if not -nd <= d < nd:
+            raise IndexError(
+                f"{op}: dim {d} is out of range for a tensor of shape {tuple(x.shape)}"
+            )
+        out.append(d % nd)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dim {dim} names the same axis twice")
+    return tuple(sorted(out)) if x.ndim else None
+
+
+def _pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
+    """An int or a pair of ints as a pair, each at least `minimum`."""
+    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+    try:
+        if len(vals) != 2 or any(isinstance(a, bool) for a in vals):
+            raise TypeError
+        vals = (operator.index(vals[0]), operator.index(vals[1]))
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
+    if min(vals) < minimum:
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {what}, got {v!r}")
+    return vals
+
+
+class _Shape:
+    """Stands for a tensor in argument checks where only its shape is known."""
+
+    def __init__(self, shape):
+        self.shape = tuple(shape)
+        self.ndim = len(self.shape)

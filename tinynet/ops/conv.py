@@ -24,11 +24,11 @@ with the kernel flipped (the same numbers; col2im is 3x slower there).
 
 from __future__ import annotations
 
-import operator
 from typing import Any, NamedTuple
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._args import _pair, _Shape
 from .registry import Sample, register
 
 __all__ = ["conv2d", "conv_transpose2d", "conv2d_weight", "conv2d_input"]
@@ -428,21 +428,6 @@ class Conv2dWeightGrad(Function):
 # ----- argument checks and the public functions ----------------------------------------------
 
 
-def _pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
-    """An int or a pair of ints as a pair, each at least `minimum`."""
-    vals = tuple(v) if isinstance(v, (tuple, list)) else (v, v)
-    try:
-        if len(vals) != 2 or any(isinstance(a, bool) for a in vals):
-            raise TypeError
-        vals = (operator.index(vals[0]), operator.index(vals[1]))
-    except TypeError:
-        raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
-    if min(vals) < minimum:
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {what}, got {v!r}")
-    return vals
-
-
 def _check_tensors(op: str, x, weight, bias) -> None:
     for name, t in (("input", x), ("weight", weight), ("bias", bias)):
         if t is not None and not isinstance(t, Tensor):
@@ -716,10 +701,3 @@ def conv2d_input(input_size, weight: Tensor, grad_output: Tensor, stride=1, padd
             f"{op}: grad_output has shape {tuple(grad_output.shape)}, the conv2d output is {want}"
         )
     return ConvTranspose2d.apply(grad_output, weight, None, spec, input_size[2:])
-
-
-class _Shape:
-    """Stands for a tensor in error messages where only its shape is known."""
-
-    def __init__(self, shape):
-        self.shape = shape

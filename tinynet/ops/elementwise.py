@@ -44,7 +44,10 @@ def _as_operand(v, ref: Tensor, op: str) -> Tensor:
 
 def _prepare(op: str, *operands):
     """Promote operands to one dtype (PyTorch rules) as Tensors on one device."""
-    ref = next(v for v in operands if isinstance(v, Tensor))
+    ref = next((v for v in operands if isinstance(v, Tensor)), None)
+    if ref is None:
+        kinds = ", ".join(type(v).__name__ for v in operands)
+        raise TypeError(f"{op}: needs at least one tensor argument, got ({kinds})")
     operands = [_as_operand(v, ref, op) for v in operands]
     dt = dtypes.promote(
         *[
@@ -55,6 +58,7 @@ def _prepare(op: str, *operands):
     out = []
     for v in operands:
         if not isinstance(v, Tensor):
+            dtypes.check_scalar_fits(v, dt, op)  # ints never wrap: uint8 + 300 raises
             v = const(ref, ref.device.xp.asarray(v, dtype=dt.np))
         elif v.data.dtype != dt.np:
             v = cast(v, dt)
@@ -66,8 +70,10 @@ def _binary(fn_cls, op: str, a, b):
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
         pass  # the common case: nothing to promote
     elif isinstance(a, Tensor) and type(b) in _SCALARS and a.data.dtype.kind == "f":
+        dtypes.check_int(b, op)
         b = const(a, a.device.xp.asarray(b, dtype=a.data.dtype))  # 2.0 never upcasts a float
     elif isinstance(b, Tensor) and type(a) in _SCALARS and b.data.dtype.kind == "f":
+        dtypes.check_int(a, op)
         a = const(b, b.device.xp.asarray(a, dtype=b.data.dtype))
     else:
         a, b = _prepare(op, a, b)
@@ -126,7 +132,12 @@ class Add(Function):
 
 def add(x, y, alpha=1):
     """x + alpha * y, broadcasting."""
-    return _binary(Add, "add", x, y if alpha == 1 else mul(y, alpha))
+    return _binary(Add, "add", x, y if alpha == 1 else _scaled(y, alpha))
+
+
+def _scaled(y, alpha):
+    """alpha * y for add/sub's `alpha`: a tensor stays in the graph, a number stays a number."""
+    return mul(y, alpha) if isinstance(y, Tensor) else y * alpha
 
 
 @register
@@ -154,7 +165,7 @@ def sub(x, y, alpha=1):
         kinds = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (x, y)]
         raise TypeError(f"sub: cannot subtract with a bool tensor ({kinds[0]} - {kinds[1]}); "
                         "use ^ for logical xor")  # fmt: skip
-    return _binary(Sub, "sub", x, y if alpha == 1 else mul(y, alpha))
+    return _binary(Sub, "sub", x, y if alpha == 1 else _scaled(y, alpha))
 
 
 @register
@@ -204,8 +215,15 @@ class Div(Function):
     samples = staticmethod(lambda: _bin_samples(div, lambda torch, a, b: a / b, positive=True))
 
 
-def div(x, y):
-    """x / y (true division: integer inputs give floats), broadcasting."""
+def div(x, y, rounding_mode=None):
+    """x / y (true division: integer inputs give floats), broadcasting; rounding_mode "trunc"
+    or "floor" rounds the quotient (integers then stay integers, and the gradient is zero)."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(
+                f"div: rounding_mode must be None, 'trunc' or 'floor', got {rounding_mode!r}"
+            )
+        return _div_rounded(x, y, rounding_mode)
     if isinstance(x, Tensor) and not x.dtype.is_floating_point:
         if not (isinstance(y, Tensor) and y.dtype.is_floating_point) and not isinstance(y, float):
             x = _floats("div", x)
@@ -894,3 +912,551 @@ def cast(x, dtype):
     if x.requires_grad and not dtype.is_floating_point:
         return Cast.apply(x.detach(), dtype)
     return Cast.apply(x, dtype)
+
+
+# ----- more math (porting helper): torch's unary functions and rounding ----------------------
+
+
+def _zero_grad(grad):
+    """The gradient of a step function (floor, sign, ...): zero wherever it is defined."""
+    return grad * 0
+
+
+@register
+class Log1p(Function):
+    """y = log(1 + x)   (accurate for small x)
+    dx = grad / (1 + x)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.device.xp.log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x + 1)
+
+    samples = staticmethod(lambda: _unary_samples(log1p, lambda torch, a: a.log1p(), True))
+
+
+def log1p(x):
+    """log(1 + x), accurate near 0."""
+    return Log1p.apply(_floats("log1p", x))
+
+
+@register
+class Expm1(Function):
+    """y = exp(x) - 1   (accurate for small x)
+    dx = grad * (y + 1)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.device.xp.expm1(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (y + 1)
+
+    samples = staticmethod(lambda: _unary_samples(expm1, lambda torch, a: a.expm1()))
+
+
+def expm1(x):
+    """exp(x) - 1, accurate near 0."""
+    return Expm1.apply(_floats("expm1", x))
+
+
+@register
+class Log2(Function):
+    """y = log2(x)
+    dx = grad / (x * log(2))
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.device.xp.log2(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x * math.log(2))
+
+    samples = staticmethod(lambda: _unary_samples(log2, lambda torch, a: a.log2(), True))
+
+
+def log2(x):
+    """The base-2 logarithm."""
+    return Log2.apply(_floats("log2", x))
+
+
+@register
+class Log10(Function):
+    """y = log10(x)
+    dx = grad / (x * log(10))
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.device.xp.log10(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (x * math.log(10))
+
+    samples = staticmethod(lambda: _unary_samples(log10, lambda torch, a: a.log10(), True))
+
+
+def log10(x):
+    """The base-10 logarithm."""
+    return Log10.apply(_floats("log10", x))
+
+
+@register
+class Reciprocal(Function):
+    """y = 1 / x
+    dx = -grad * y**2
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / x
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return -grad * y * y
+
+    samples = staticmethod(
+        lambda: _unary_samples(reciprocal, lambda torch, a: a.reciprocal(), True)
+    )
+
+
+def reciprocal(x):
+    """1 / x (integer tensors give floats)."""
+    return Reciprocal.apply(_floats("reciprocal", x))
+
+
+@register
+class Rsqrt(Function):
+    """y = 1 / sqrt(x)
+    dx = -grad * y**3 / 2
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        y = 1 / ctx.device.xp.sqrt(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * y * y * y * -0.5
+
+    samples = staticmethod(lambda: _unary_samples(rsqrt, lambda torch, a: a.rsqrt(), True))
+
+
+def rsqrt(x):
+    """1 / sqrt(x)."""
+    return Rsqrt.apply(_floats("rsqrt", x))
+
+
+@register
+class Tan(Function):
+    """y = tan(x)
+    dx = grad * (1 + y**2)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        y = ctx.device.xp.tan(x)
+        ctx.save_for_backward(y)
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_tensors
+        return grad * (1 + y * y)
+
+    samples = staticmethod(lambda: _unary_samples(tan, lambda torch, a: a.tan()))
+
+
+def tan(x):
+    """The tangent."""
+    return Tan.apply(_floats("tan", x))
+
+
+@register
+class Atan(Function):
+    """y = arctan(x)
+    dx = grad / (1 + x**2)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return ctx.device.xp.arctan(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return grad / (1 + x * x)
+
+    samples = staticmethod(lambda: _unary_samples(atan, lambda torch, a: a.atan()))
+
+
+def atan(x):
+    """The arc tangent."""
+    return Atan.apply(_floats("atan", x))
+
+
+@register
+class Sign(Function):
+    """y = sign(x)   (-1, 0 or 1)
+    dx = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.sign(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zero_grad(grad)
+
+    samples = staticmethod(lambda: _unary_samples(sign, lambda torch, a: a.sign()))
+
+
+def sign(x):
+    """-1, 0 or 1 by the sign of each element (its gradient is zero)."""
+    if x.dtype is dtypes.bool_:
+        return x
+    return Sign.apply(x)
+
+
+@register
+class Floor(Function):
+    """y = floor(x)
+    dx = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.floor(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zero_grad(grad)
+
+    samples = staticmethod(lambda: _unary_samples(floor, lambda torch, a: a.floor()))
+
+
+@register
+class Ceil(Function):
+    """y = ceil(x)
+    dx = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.ceil(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zero_grad(grad)
+
+    samples = staticmethod(lambda: _unary_samples(ceil, lambda torch, a: a.ceil()))
+
+
+@register
+class Trunc(Function):
+    """y = trunc(x)   (rounds toward zero)
+    dx = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.trunc(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zero_grad(grad)
+
+    samples = staticmethod(lambda: _unary_samples(trunc, lambda torch, a: a.trunc()))
+
+
+@register
+class Round(Function):
+    """y = round(x, decimals)   (halves to even, as torch)
+    dx = 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, decimals):
+        return ctx.device.xp.round(x, decimals)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _zero_grad(grad), None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((3, 4), Arg(0)), lambda torch, a, d: a.round(decimals=d), round),
+            Sample(((3, 4), Arg(2)), lambda torch, a, d: a.round(decimals=d), round, name="2"),
+        ]
+    )
+
+
+def _rounding(cls, name: str, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    if not x.dtype.is_floating_point:  # integers are already whole, as torch returns them
+        return x
+    return cls.apply(x)
+
+
+def floor(x):
+    """The largest whole number <= x (its gradient is zero)."""
+    return _rounding(Floor, "floor", x)
+
+
+def ceil(x):
+    """The smallest whole number >= x (its gradient is zero)."""
+    return _rounding(Ceil, "ceil", x)
+
+
+def trunc(x):
+    """x rounded toward zero (its gradient is zero)."""
+    return _rounding(Trunc, "trunc", x)
+
+
+fix = trunc
+
+
+def round(x, decimals: int = 0):
+    """x rounded to `decimals` places, halves to even (its gradient is zero)."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"round: expected a Tensor, got {type(x).__name__}")
+    if not isinstance(decimals, int) or isinstance(decimals, bool):
+        raise TypeError(f"round: decimals must be an int, got {decimals!r}")
+    if not x.dtype.is_floating_point:
+        return x
+    return Round.apply(x, decimals)
+
+
+def frac(x):
+    """x - trunc(x): the fractional part, with x's sign."""
+    return x - trunc(x)
+
+
+def square(x):
+    """x * x."""
+    return mul(x, x)
+
+
+def lerp(x, end, weight):
+    """x + weight * (end - x)."""
+    return add(x, mul(weight, sub(end, x)))
+
+
+@register
+class Remainder(Function):
+    """z = x - floor(x / y) * y   (the sign of y, as Python's %)
+    dx = grad;  dy = -grad * floor(x / y)   (each unbroadcast)
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.device.xp.remainder(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        dy = None
+        if ctx.needs_input_grad[1]:
+            q = const(grad, ctx.device.xp.floor(x.data / y.data).astype(grad.data.dtype))
+            dy = unbroadcast(-grad * q, y.shape)
+        return unbroadcast(grad, x.shape), dy
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((3, 4), Arg(0.3)), lambda torch, a, b: torch.remainder(a, b), remainder),
+            Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.remainder(a, b + 0.5),
+                   lambda a, b: remainder(a, b + 0.5), name="tensors", positive=True),
+        ]
+    )  # fmt: skip
+
+
+def remainder(x, y):
+    """x mod y with the sign of y (Python's %)."""
+    _no_scalar_only("remainder", x, y)
+    return _binary(Remainder, "remainder", x, y)
+
+
+def floor_divide(x, y):
+    """floor(x / y); integers stay integers (its gradient is zero)."""
+    return div(x, y, rounding_mode="floor")
+
+
+def _no_scalar_only(op, *xs):
+    if not any(isinstance(v, Tensor) for v in xs):
+        raise TypeError(f"{op}: needs at least one tensor, got {[type(v).__name__ for v in xs]}")
+
+
+def _div_rounded(x, y, mode: str):
+    """div with rounding_mode "trunc" or "floor": integers stay integers; no gradient."""
+    _no_scalar_only("div", x, y)
+    if any(isinstance(v, Tensor) and v.dtype.is_floating_point for v in (x, y)) or any(
+        isinstance(v, float) for v in (x, y)
+    ):
+        q = div(x, y)
+        return floor(q) if mode == "floor" else trunc(q)
+    a, b = _prepare("div", x, y)
+    xp = a.device.xp
+    if bool((b.data == 0).any()):
+        raise ZeroDivisionError(f"div: integer division by zero (rounding_mode={mode!r})")
+    q = xp.floor_divide(a.data, b.data)
+    if mode == "trunc":  # floor rounds toward -inf; step back where the signs differ
+        q = q + ((xp.remainder(a.data, b.data) != 0) & ((a.data < 0) != (b.data < 0)))
+    return const(a, q.astype(a.data.dtype, copy=False))
+
+
+@register
+class Isnan(Function):
+    """z = isnan(x), a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.isnan(x)
+
+    samples = staticmethod(lambda: _special_samples(isnan))
+
+
+@register
+class Isinf(Function):
+    """z = isinf(x), a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.isinf(x)
+
+    samples = staticmethod(lambda: _special_samples(isinf))
+
+
+@register
+class Isfinite(Function):
+    """z = isfinite(x), a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.device.xp.isfinite(x)
+
+    samples = staticmethod(lambda: _special_samples(isfinite))
+
+
+def _special_samples(fn):
+    """Inputs holding NaN, inf and -inf beside ordinary values (no NumPy warnings on the way)."""
+
+    def make(lib_where, a):
+        v = lib_where(a > 0.5, a * math.inf, a)
+        v = lib_where(a < -0.5, v * -math.inf, v)
+        return lib_where((a > 0) & (a < 0.2), v * math.nan, v)
+
+    return [
+        Sample(((3, 4),), lambda torch, a: getattr(torch, fn.__name__)(make(torch.where, a)),
+               lambda a: fn(make(where, a)), grad=False),
+        Sample(((2, 3),), lambda torch, a: getattr(torch, fn.__name__)(a), fn, grad=False,
+               name="plain"),
+    ]  # fmt: skip
+
+
+def isnan(x):
+    """Where x is NaN (a bool tensor)."""
+    return Isnan.apply(x)
+
+
+def isinf(x):
+    """Where x is +inf or -inf (a bool tensor)."""
+    return Isinf.apply(x)
+
+
+def isfinite(x):
+    """Where x is neither inf nor NaN (a bool tensor)."""
+    return Isfinite.apply(x)
+
+
+@register
+class NanToNum(Function):
+    """y = x with NaN -> nan, +inf -> posinf, -inf -> neginf
+    dx = grad where x is finite, else 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, nan, posinf, neginf):
+        ctx.save_for_backward(x)
+        return ctx.device.xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        return Masked.apply(grad, ctx.device.xp.isfinite(x.data)), None, None, None
+
+    samples = staticmethod(
+        lambda: [Sample(((3, 4),), lambda torch, a: torch.nan_to_num(a), nan_to_num),
+                 Sample(((3, 4), Arg(1.0), Arg(2.0), Arg(-2.0)),
+                        lambda torch, a, n, p, m: torch.nan_to_num(a, n, p, m), nan_to_num,
+                        name="values")]
+    )  # fmt: skip
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by `nan`, `posinf` (the dtype's max) and `neginf` (its min)."""
+    if not x.dtype.is_floating_point:
+        return x
+    return NanToNum.apply(x, nan, posinf, neginf)
+
+
+def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """Where |x - y| <= atol + rtol * |y| (a bool tensor), as torch.isclose."""
+    a, b = _prepare("isclose", x, y)
+    xp = a.device.xp
+    return const(a, xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def allclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False) -> bool:
+    """True if every element of x is close to y's (see isclose)."""
+    return bool(isclose(x, y, rtol, atol, equal_nan).data.all())
+
+
+def equal(x, y) -> bool:
+    """True if x and y have the same shape and the same values."""
+    if not isinstance(x, Tensor) or not isinstance(y, Tensor):
+        raise TypeError("equal: both arguments must be tensors")
+    if x.shape != y.shape:
+        return False
+    a, b = _prepare("equal", x, y)
+    return bool((a.data == b.data).all())
+
+
+__all__ += [
+    "log1p", "expm1", "log2", "log10", "reciprocal", "rsqrt", "tan", "atan", "sign", "floor",
+    "ceil", "trunc", "fix", "round", "frac", "square", "lerp", "remainder", "floor_divide",
+    "isnan", "isinf", "isfinite", "nan_to_num", "isclose", "allclose", "equal",
+]  # fmt: skip

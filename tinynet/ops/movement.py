@@ -41,7 +41,7 @@ class Reshape(Function):
 
 def reshape(x, *shape):
     """x with a new shape of the same size (one dim may be -1)."""
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "reshape")
     if shape == x.shape:
         return x
     known = 1
@@ -93,7 +93,7 @@ class Permute(Function):
 
 def permute(x, *dims):
     """x with its dims reordered."""
-    dims = _shape_arg(dims)
+    dims = _shape_arg(dims, "permute", "dims")
     if len(dims) != x.ndim or sorted(d % max(x.ndim, 1) for d in dims) != list(range(x.ndim)):
         raise RuntimeError(f"permute: dims {dims} are not a permutation of {x.ndim} dims")
     dims = tuple(d % x.ndim for d in dims)
@@ -137,7 +137,7 @@ class Expand(Function):
 
 def expand(x, *shape):
     """A broadcast view of x with `shape` (-1 keeps a dim)."""
-    shape = _shape_arg(shape)
+    shape = _shape_arg(shape, "expand", "size")
     lead = len(shape) - x.ndim
     if lead < 0:
         raise RuntimeError(f"expand: shape {shape} has fewer dims than the tensor {x.shape}")

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor
-from .conv import _pair
+from ._args import _pair, _Shape
 from .elementwise import const
 from .linalg import matmul
 from .registry import Sample, register
@@ -320,12 +320,6 @@ class AvgPool2dBackward(Function):
 
 
 # ----- argument checks and the public functions ----------------------------------------------
-
-
-class _Shape:
-    def __init__(self, shape):
-        self.shape = tuple(shape)
-        self.ndim = len(shape)
 
 
 def _pool_spec(op, x, kernel_size, stride, padding, dilation, ceil_mode) -> PoolSpec:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import builtins
 from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._args import _dims
 from .elementwise import cast, const, exp
 from .registry import Arg, Sample, register
 
@@ -17,24 +17,6 @@ __all__ = [
 ]  # fmt: skip
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
-
-
-def _dims(op: str, x, dim) -> tuple | None:
-    """Normalise `dim` (None, an int, or a sequence) to sorted non-negative axes."""
-    if dim is None:
-        return None
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    nd = builtins.max(x.ndim, 1)
-    out = []
-    for d in dims:
-        if not -nd <= d < nd:
-            raise IndexError(
-                f"{op}: dim {d} is out of range for a tensor of shape {tuple(x.shape)}"
-            )
-        out.append(d % nd)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: dim {dim} names the same axis twice")
-    return tuple(sorted(out)) if x.ndim else None
 
 
 def _kept_shape(shape, dims) -> tuple:
@@ -423,3 +405,28 @@ def log_softmax(x, dim):
     """log(softmax(x)) along `dim`, computed directly (stable, no log of 0)."""
     (d,) = _dims("log_softmax", x, dim) or (0,)
     return LogSoftmax.apply(x, d)
+
+
+# ----- all / any (porting helper): bool reductions, tensors as torch returns them ----------
+
+
+def _bool_reduce(op: str, fn_name: str, x, dim, keepdim):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    dims = _dims(op, x, dim)
+    fn = getattr(x.device.xp, fn_name)
+    out = fn(x.data.astype(bool, copy=False), axis=dims, keepdims=keepdim)
+    return const(x, x.device.xp.asarray(out))
+
+
+def all(x, dim=None, keepdim=False):
+    """Whether every element (along `dim`) is nonzero: a bool tensor, as torch."""
+    return _bool_reduce("all", "all", x, dim, keepdim)
+
+
+def any(x, dim=None, keepdim=False):
+    """Whether any element (along `dim`) is nonzero: a bool tensor, as torch."""
+    return _bool_reduce("any", "any", x, dim, keepdim)
+
+
+__all__ += ["all", "any"]
