@@ -309,18 +309,18 @@ class Tensor:
         xp = self._device.xp
         return self._inplace("clamp_", lambda a, _: xp.clip(a, min, max))
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .backend import generator
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from .backend import generator as _generator
 
-        gen = generator(self._device)
+        gen = _generator(self._device, generator)
         return self._inplace(
             "uniform_", lambda x, _: (gen.random(x.shape) * (b - a) + a).astype(x.dtype)
         )
 
-    def normal_(self, mean=0.0, std=1.0):
-        from .backend import generator
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from .backend import generator as _generator
 
-        gen = generator(self._device)
+        gen = _generator(self._device, generator)
         return self._inplace(
             "normal_", lambda x, _: (gen.standard_normal(x.shape) * std + mean).astype(x.dtype)
         )
