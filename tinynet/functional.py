@@ -112,6 +112,7 @@ clip = clamp
 absolute = abs
 negative = neg
 arctan = atan
+sgn = sign
 divide = true_divide = div
 multiply = mul
 subtract = sub

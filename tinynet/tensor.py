@@ -303,6 +303,7 @@ class Tensor:
         return self._inplace("zero_", lambda a, _: self._device.xp.zeros_like(a))
 
     def fill_(self, value):
+        dtypes.check_scalar_fits(value, self.dtype, "fill_")  # ints never wrap
         return self._inplace("fill_", lambda a, _: self._device.xp.full_like(a, value))
 
     def clamp_(self, min=None, max=None):
@@ -911,7 +912,13 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
         # asarray(order="C"), not ascontiguousarray: that one turns 0-d arrays into 1-d
         return dev.backend.from_host(np.asarray(host, order="C"), dev.index), dev
     # a device array (CuPy): stay on its device unless asked otherwise
-    src_dev = device_of(data)
+    try:
+        src_dev = device_of(data)
+    except TypeError:
+        raise TypeError(
+            f"tensor: cannot make a tensor from a {type(data).__name__}; give a number, "
+            "nested lists, a NumPy or CuPy array, or a Tensor"
+        ) from None
     dev = device or src_dev
     if dev != src_dev:
         data_on_dev = dev.backend.from_host(src_dev.backend.to_host(data), dev.index)
