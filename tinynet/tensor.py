@@ -943,15 +943,18 @@ def _python_array(data) -> np.ndarray:
             "tensor: nested lists must be rectangular (every row of one length), got "
             + repr(data)[:120]
         ) from None
-    if host.dtype.kind in "uO":  # only an int >= 2**63 (or < -2**63, or a non-number) does this
+    # NumPy makes uint64, objects or floats of an int >= 2**63 (or < -2**63): find and refuse it
+    kind = host.dtype.kind
+    if kind in "uO" or (kind == "f" and host.size and float(np.abs(host).max()) >= 2.0**63):
         flat = list(_flat(data)) if isinstance(data, (list, tuple)) else [data]
-        if host.dtype.kind == "O" and any(type(v) is float for v in flat):
+        if kind == "O" and any(type(v) is float for v in flat):
             try:  # floats with huge ints: floats, as torch
                 return np.array(data, dtype=np.float64)
             except (TypeError, ValueError, OverflowError):
                 pass
         for v in flat:
-            dtypes.check_int(v, "tensor")
+            if type(v) is not float:
+                dtypes.check_int(v, "tensor")
     if host.dtype.kind not in "biuf":
         raise TypeError(f"tensor: cannot make a tensor from {_describe(data)}")
     return host
