@@ -327,7 +327,7 @@ class Tensor:
         )
 
     def __setitem__(self, index, value):
-        index = _ops.movement._plan(_ops.movement._index_arrays(index, self._device))
+        index = _ops.indexing.plan_index(index, self._device)
         self._check_inplace("__setitem__")
         if isinstance(value, Tensor):
             value = value.data

@@ -1,4 +1,4 @@
-"""Movement ops: reshape, permute, expand, squeeze, getitem, cat, stack, pad, device copies.
+"""Movement ops: reshape, permute, expand, squeeze, cat, stack, pad, device copies.
 
 None of these computes anything: each backward moves the gradient back to where
 the forward took each element from.
@@ -10,16 +10,16 @@ import numpy as np  # host-side only: turning user-given index lists into arrays
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..backend import device as _as_device
 from ..tensor import Tensor
 from ._args import _dim, _shape_arg
 from .elementwise import cast
-from .registry import Arg, Bool, Int, Sample, register
+from .indexing import IndexAdd, _Index, _slice_dim
+from .registry import Arg, Int, Sample, register
 
 __all__ = [
     "reshape", "view", "flatten", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
-    "contiguous", "clone", "to_device", "getitem", "gather", "split", "chunk", "cat", "stack",
-    "pad",
+    "contiguous", "clone", "to_device", "cat", "stack", "pad", "flip", "roll", "repeat",
+    "unfold",
 ]  # fmt: skip
 
 
@@ -37,15 +37,6 @@ class Reshape(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad.reshape(ctx.x_shape), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg((2, 6))), lambda torch, a, s: a.reshape(s), reshape),
-            Sample(((2, 3, 4), Arg((-1, 4))), lambda torch, a, s: a.reshape(s), reshape,
-                   name="infer"),
-            Sample(((1,), Arg(())), lambda torch, a, s: a.reshape(s), reshape, name="to-0d"),
-        ]
-    )  # fmt: skip
 
 
 def reshape(x, *shape):
@@ -99,15 +90,6 @@ class Permute(Function):
             inverse[d] = i
         return grad.permute(*inverse), None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((2, 3, 4), Arg((2, 0, 1))), lambda torch, a, d: a.permute(*d),
-                   lambda a, d: permute(a, *d)),
-            Sample(((3, 4), Arg((1, 0))), lambda torch, a, d: a.permute(*d),
-                   lambda a, d: permute(a, *d), name="2d"),
-        ]
-    )  # fmt: skip
-
 
 def permute(x, *dims):
     """x with its dims reordered."""
@@ -152,13 +134,6 @@ class Expand(Function):
 
         return unbroadcast(grad, ctx.x_shape), None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 1), Arg((3, 4))), lambda torch, a, s: a.expand(*s), expand),
-            Sample(((4,), Arg((2, 3, 4))), lambda torch, a, s: a.expand(*s), expand, name="new"),
-        ]
-    )  # fmt: skip
-
 
 def expand(x, *shape):
     """A broadcast view of x with `shape` (-1 keeps a dim)."""
@@ -193,6 +168,135 @@ def unsqueeze(x, dim):
 
 
 @register
+class Flip(Function):
+    """y = xp.flip(x, dims)
+    dx = xp.flip(grad, dims)
+    """
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return ctx.device.xp.flip(x, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Flip.apply(grad, ctx.dims), None
+
+
+def _dim_list(op: str, dims, ndim: int) -> tuple:
+    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,))
+    out = tuple(_dim(op, d, max(ndim, 1)) for d in dims)
+    if len(set(out)) != len(out):
+        raise RuntimeError(f"{op}: dims {dims} name a dim more than once")
+    return out
+
+
+def flip(x: Tensor, *dims) -> Tensor:
+    """x with the order of its entries reversed along each of `dims` (an int or a sequence)."""
+    dims = _dim_list("flip", dims, x.ndim)
+    if x.ndim == 0:
+        return Clone.apply(x)
+    return Flip.apply(x, dims)
+
+
+@register
+class Roll(Function):
+    """y = xp.roll(x, shifts, dims)   (entries pushed past the end come back at the start)
+    dx = xp.roll(grad, -shifts, dims)
+    """
+
+    @staticmethod
+    def forward(ctx, x, shifts, dims):
+        ctx.shifts, ctx.dims = shifts, dims
+        return ctx.device.xp.roll(x, shifts, axis=dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return Roll.apply(grad, tuple(-s for s in ctx.shifts), ctx.dims), None, None
+
+
+def roll(x: Tensor, shifts, dims=None) -> Tensor:
+    """x with its entries shifted by `shifts` along `dims`, wrapping around, as torch.roll;
+    without `dims` the flattened tensor is rolled and the shape restored."""
+    shifts = _shape_arg(shifts if isinstance(shifts, (tuple, list)) else (shifts,))
+    if dims is None:
+        if len(shifts) != 1:
+            raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
+        return reshape(Roll.apply(reshape(x, -1), shifts, (0,)), x.shape)
+    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,))
+    if len(shifts) != len(dims):
+        raise RuntimeError(
+            f"roll: shifts and dims must have the same length, got shifts {shifts} and dims {dims}"
+        )
+    dims = tuple(_dim("roll", d, max(x.ndim, 1)) for d in dims)
+    if x.ndim == 0:
+        return Clone.apply(x)
+    return Roll.apply(x, shifts, dims)
+
+
+def repeat(x: Tensor, *sizes) -> Tensor:
+    """x tiled `sizes[k]` times along dim k, as Tensor.repeat (more sizes than dims add
+    leading dims). The gradient sums over the copies (a reshape of an expand)."""
+    sizes = _shape_arg(sizes)
+    if len(sizes) < x.ndim:
+        raise RuntimeError(
+            f"repeat: {len(sizes)} sizes {sizes} are fewer than the {x.ndim} dims of the tensor "
+            f"of shape {tuple(x.shape)}"
+        )
+    if any(r < 0 for r in sizes):
+        raise RuntimeError(f"repeat: sizes must be non-negative, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + tuple(x.shape)
+    spread = tuple(n for r, k in zip(sizes, shape) for n in (1, k))
+    tiled = tuple(n for r, k in zip(sizes, shape) for n in (r, k))
+    out = expand(reshape(x, spread), tiled)
+    return reshape(out, tuple(r * k for r, k in zip(sizes, shape)))
+
+
+@register
+class Unfold(Function):
+    """y[..., w, ..., k] = x[..., w * step + k, ...]   (windows of `size` along dim d, last dim k)
+    dx = zeros(x.shape) with dx[..., w * step + k, ...] += grad[..., w, ..., k]
+    """
+
+    @staticmethod
+    def forward(ctx, x, d, size, step):
+        ctx.x_shape, ctx.d, ctx.size, ctx.step = x.shape, d, size, step
+        windows = (x.shape[d] - size) // step + 1
+        shape = x.shape[:d] + (windows,) + x.shape[d + 1 :] + (size,)
+        st = x.strides
+        strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
+        # a copy: the strided view is read-only and its windows may overlap
+        return ctx.device.backend.strided_view(x, shape, strides).copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        d, size, step = ctx.d, ctx.size, ctx.step
+        xp = grad.device.xp
+        windows = grad.shape[d]
+        at = xp.arange(windows).reshape(-1, 1) * step + xp.arange(size).reshape(1, -1)
+        index = _Index((slice(None),) * d + (at,), None, step < size)  # overlaps add up
+        n = grad.ndim
+        g = grad.permute(*range(d + 1), n - 1, *range(d + 1, n - 1))  # k next to w
+        return IndexAdd.apply(g, ctx.x_shape, index), None, None, None
+
+
+def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
+    """All windows of `size` entries along `dimension`, `step` apart, as Tensor.unfold:
+    that dim becomes the window count and a new last dim of `size` holds each window."""
+    if x.ndim == 0:
+        return reshape(unfold(reshape(x, 1), 0, size, step), -1)
+    d = _dim("unfold", dimension, x.ndim)
+    if step <= 0:
+        raise RuntimeError(f"unfold: step must be positive, got {step}")
+    if not 0 <= size <= x.shape[d]:
+        raise RuntimeError(
+            f"unfold: size {size} must be between 0 and {x.shape[d]}, the size of dim {d} of the "
+            f"tensor of shape {tuple(x.shape)}"
+        )
+    return Unfold.apply(x, d, int(size), int(step))
+
+
+@register
 class Clone(Function):
     """y = copy(x)
     dx = grad
@@ -205,10 +309,6 @@ class Clone(Function):
     @staticmethod
     def backward(ctx, grad):
         return grad
-
-    samples = staticmethod(
-        lambda: [Sample(((3, 4),), lambda torch, a: a.clone(), lambda a: clone(a))]
-    )
 
 
 def clone(x):
@@ -244,415 +344,6 @@ def to_device(x: Tensor, device) -> Tensor:
     return ToDevice.apply(x, device)
 
 
-# ----- indexing -------------------------------------------------------------------------------
-
-
-class _Index:
-    """A normalised index, applied in up to two steps to follow PyTorch where NumPy differs.
-
-    NumPy counts an int next to an index array as one more index array, PyTorch selects
-    with the int first (`x[0, :, [0, 1]]` has shape (3, 2) in torch for x of shape
-    (2, 3, 4), (2, 3) in NumPy). So such an index runs as `a[basic][adv]`: `basic` (ints,
-    slices, None, ...) gives a view, then `adv` (the index arrays) is applied to it.
-    Either part may be None. `add` says whether a scatter back must add up repeated
-    positions (integer arrays may repeat; slices and masks never do).
-    """
-
-    __slots__ = ("basic", "adv", "add")
-
-    def __init__(self, basic, adv, add: bool):
-        self.basic, self.adv, self.add = basic, adv, add
-
-    def take(self, a):
-        if self.basic is not None:
-            a = a[self.basic]
-        return a if self.adv is None else a[self.adv]
-
-    def _target(self, a):
-        """The view of `a` that the last step indexes, and that step's index."""
-        if self.adv is None:
-            return a, self.basic
-        return (a if self.basic is None else a[self.basic]), self.adv
-
-    def add_into(self, a, values, backend) -> None:
-        """a[index] += values, repeated positions adding up."""
-        target, idx = self._target(a)
-        if self.add:
-            backend.scatter_add(target, idx, values)
-        else:  # no position repeats: a plain assignment is the same and much faster
-            target[idx] = values
-
-    def assign(self, a, values) -> None:
-        """a[index] = values (Tensor.__setitem__)."""
-        target, idx = self._target(a)
-        target[idx] = values
-
-
-def _is_index_array(p) -> bool:
-    return hasattr(p, "dtype") and hasattr(p, "ndim")
-
-
-def _host_index(p, what: str):
-    """A host index (list, NumPy array or scalar) as a bool or int64 NumPy array."""
-    try:
-        a = np.asarray(p)
-    except (ValueError, TypeError):
-        raise IndexError(f"{what}: cannot make an index array of {p!r}") from None
-    if a.dtype.kind == "b":
-        return a
-    if a.dtype.kind in "iu":
-        return a.astype(np.int64, copy=False)
-    if a.size == 0:  # `x[[]]`: an empty list is an empty integer index, as in torch
-        return a.astype(np.int64)
-    raise IndexError(
-        f"{what}: index arrays must hold integers or bools, got {a.dtype} ({p!r:.60}); "
-        "convert with .long() or .bool()"
-    )
-
-
-def _index_arrays(index, device=None) -> tuple:
-    """`index` as a tuple of ints, slices, None, Ellipsis and arrays on `device`.
-
-    Tensors become their arrays (integer ones of zero dims become ints, as in torch);
-    lists, NumPy arrays and bools become bool or int64 arrays copied to `device` (the
-    user handed over host data, so this copy is the transfer they asked for).
-    """
-    if not isinstance(index, tuple):
-        index = (index,)
-    dev = device if device is not None else _as_device("cpu")
-    out = []
-    for p in index:
-        if p is None or p is Ellipsis or isinstance(p, slice):
-            out.append(p)
-        elif isinstance(p, (bool, np.bool_)):  # True adds a dim, False an empty one
-            out.append(dev.backend.from_host(np.asarray(bool(p)), dev.index))
-        elif isinstance(p, (int, np.integer)):
-            out.append(int(p))
-        elif isinstance(p, Tensor):
-            if p.device != dev:
-                raise RuntimeError(
-                    f"getitem: the index tensor is on {p.device} but the indexed tensor is on "
-                    f"{dev}; move the index with .to({str(dev)!r})"
-                )
-            if p.dtype is dtypes.bool_:
-                out.append(p.data)
-            elif p.dtype.is_floating_point:
-                raise IndexError(
-                    f"getitem: tensors used as indices must be integer or bool tensors, got "
-                    f"{p.dtype}; convert with .long() or .bool()"
-                )
-            elif p.ndim == 0:
-                out.append(int(p.item()))
-            else:
-                out.append(p.data)
-        elif isinstance(p, (list, np.ndarray)):
-            a = _host_index(p, "getitem")
-            if a.ndim == 0 and a.dtype.kind == "i":
-                out.append(int(a))
-            else:
-                out.append(dev.backend.from_host(a, dev.index))
-        elif dev.backend.is_array(p):  # an array of the device itself
-            if p.dtype.kind not in "biu":
-                raise IndexError(
-                    f"getitem: index arrays must hold integers or bools, got {p.dtype}"
-                )
-            out.append(p)
-        else:
-            raise IndexError(
-                "getitem: only integers, slices, None, ..., and integer or bool tensors, arrays "
-                f"or lists are valid indices, got {type(p).__name__} ({p!r:.40})"
-            )
-    return tuple(out)
-
-
-def _plan(parts: tuple) -> _Index:
-    """How to apply normalised index parts (see `_Index`)."""
-    arrays = [p for p in parts if _is_index_array(p)]
-    if not arrays:
-        return _Index(parts, None, False)
-    add = any(a.dtype.kind != "b" for a in arrays)
-    if any(type(p) is int for p in parts) and any(a.ndim for a in arrays):
-        basic, adv = [], []
-        for p in parts:
-            if type(p) is int:
-                basic.append(p)  # selected in the first step; gone in the second
-            elif _is_index_array(p):
-                basic.extend([slice(None)] * (p.ndim if p.dtype.kind == "b" else 1))
-                adv.append(p)
-            elif p is Ellipsis:
-                basic.append(p)
-                adv.append(p)
-            else:  # a slice or None: applied in the first step
-                basic.append(p)
-                adv.append(slice(None))
-        return _Index(tuple(basic), tuple(adv), add)
-    return _Index(None, parts, add)
-
-
-def _describe_index(parts: tuple) -> str:
-    def one(p):
-        if p is None:
-            return "None"
-        if p is Ellipsis:
-            return "..."
-        if isinstance(p, slice):
-            s = ":".join("" if v is None else str(v) for v in (p.start, p.stop, p.step))
-            return s[:-1] if p.step is None else s
-        if _is_index_array(p):
-            kind = "bool mask" if p.dtype.kind == "b" else f"{p.dtype} array"
-            return f"{kind} of shape {tuple(p.shape)}"
-        return str(p)
-
-    return "[" + ", ".join(one(p) for p in parts) + "]"
-
-
-def _index_error(op: str, shape: tuple, parts: tuple, device, err: Exception, where=None) -> str:
-    """A sentence naming what in `parts` does not fit `shape` (from NumPy's terse error)."""
-    where = where or f"(tensor of shape {tuple(shape)}, index {_describe_index(parts)})"
-
-    def used(p) -> int:
-        if p is None or p is Ellipsis:
-            return 0
-        return p.ndim if _is_index_array(p) and p.dtype.kind == "b" else 1
-
-    if sum(p is Ellipsis for p in parts) > 1:
-        return f"{op}: an index can hold only one ellipsis (...) {where}"
-    total = sum(used(p) for p in parts)
-    if total > len(shape):
-        return f"{op}: too many indices: {total} dims indexed, the tensor has {len(shape)} {where}"
-    dim = 0
-    for i, p in enumerate(parts):
-        if p is Ellipsis:
-            dim = len(shape) - sum(used(q) for q in parts[i + 1 :])
-            continue
-        if type(p) is int and not -shape[dim] <= p < shape[dim]:
-            return f"{op}: index {p} is out of bounds for dim {dim} with size {shape[dim]} {where}"
-        if _is_index_array(p) and p.dtype.kind == "b" and p.ndim:
-            part = tuple(shape[dim : dim + p.ndim])
-            if tuple(p.shape) != part:
-                return (
-                    f"{op}: a bool mask of shape {tuple(p.shape)} does not match the tensor's "
-                    f"shape {part} at dim {dim} {where}"
-                )
-        elif _is_index_array(p) and device.type == "cpu" and p.size:
-            n = shape[dim]
-            bad = p[(p >= n) | (p < -n)]
-            if bad.size:
-                return (
-                    f"{op}: index {int(bad.flat[0])} is out of bounds for dim {dim} with size "
-                    f"{n} {where}"
-                )
-        dim += used(p)
-    return f"{op}: {err} {where}"
-
-
-@register
-class GetItem(Function):
-    """y = x[index]   (ints, slices, None, ..., integer and bool index arrays)
-    dx = zeros(x.shape) with dx[index] += grad   (repeated indices add up)
-    """
-
-    @staticmethod
-    def forward(ctx, x, index):
-        ctx.x_shape, ctx.index = x.shape, index
-        return index.take(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        return IndexAdd.apply(grad, ctx.x_shape, ctx.index), None
-
-    samples = staticmethod(lambda: _getitem_samples())
-
-
-def _ix(index):
-    """Sample helpers: torch's and tinynet's `a[index]` for a fixed index."""
-    return (lambda torch, a: a[index]), (lambda a: getitem(a, index))
-
-
-def _getitem_samples():
-    rev = list(range(4))[::-1]  # torch has no negative steps: its reference uses index lists
-    samples = [
-        Sample(((3, 4),), *_ix(1), name="int"),
-        Sample(((3, 4),), *_ix(-1), name="negative int"),
-        Sample(((3, 4),), *_ix((1, 2)), name="0-d result"),
-        Sample(((3, 4),), *_ix((slice(None), 2)), name="column"),
-        Sample(((5, 6),), *_ix((slice(1, None, 2), slice(None, -1))), name="steps"),
-        Sample(((2, 3, 4),), *_ix((None, Ellipsis, 1)), name="None ..."),
-        Sample(((2, 3),), *_ix((Ellipsis, None)), name="... None"),
-        Sample(((4, 5),), lambda torch, a: a[rev][:, [3, 1]],
-               lambda a: a[::-1, 3:0:-2], name="negative steps"),
-        Sample(((3, 4),), *_ix([0, 0, 2]), name="repeated list"),
-        Sample(((3, 4),), *_ix([]), name="empty list"),
-        Sample(((3, 4),), *_ix(np.array([[0, 1], [1, 1]])), name="numpy 2-d"),
-        Sample(((4, 3), Int((6,), 4)), lambda torch, a, i: a[i], getitem, name="tensor"),
-        Sample(((4, 3), Int((6,), 4, -4)), lambda torch, a, i: a[i], getitem, name="negative"),
-        Sample(((5, 3), Int((2, 3), 5)), lambda torch, a, i: a[i], getitem, name="2-d index"),
-        Sample(((3, 4), Int((2, 1), 3), Int((1, 3), 4)), lambda torch, a, i, j: a[i, j],
-               lambda a, i, j: a[i, j], name="broadcast pair"),
-        Sample(((3, 4, 5), Int((2,), 3), Int((2,), 5)), lambda torch, a, i, j: a[i, :, j],
-               lambda a, i, j: a[i, :, j], name="separated pair"),
-        Sample(((2, 3, 4),), *_ix((0, slice(None), [0, 1, 1])), name="int then list"),
-        Sample(((2, 3, 4),), *_ix((None, 1, Ellipsis, [2, 0])), name="None int ... list"),
-        Sample(((3, 4), Bool((3, 4))), lambda torch, a, m: a[m], getitem, name="mask"),
-        Sample(((3, 4, 2), Bool((3, 4))), lambda torch, a, m: a[m], getitem, name="leading mask"),
-        Sample(((3, 4), Bool((4,))), lambda torch, a, m: a[:, m], lambda a, m: a[:, m],
-               name="column mask"),
-        Sample(((3, 4, 5), Bool((4,))), lambda torch, a, m: a[1, m, 1:],
-               lambda a, m: a[1, m, 1:], name="int mask slice"),
-        Sample(((3, 4),), *_ix(np.array([True, False, True])), name="numpy mask"),
-        Sample(((3, 4), Arg(1), Int((3, 2), 4)), lambda torch, a, d, i: torch.gather(a, d, i),
-               lambda a, d, i: gather(a, d, i), name="gather"),
-        Sample(((3, 4), Arg(0), Int((2, 4), 3)), lambda torch, a, d, i: torch.gather(a, d, i),
-               lambda a, d, i: gather(a, d, i), name="gather dim 0"),
-        Sample(((2, 3, 4), Arg(-2), Int((2, 5, 3), 3)),
-               lambda torch, a, d, i: torch.gather(a, d, i), lambda a, d, i: gather(a, d, i),
-               name="gather 3-d"),
-        Sample(((5, 4),), lambda torch, a: torch.split(a, 2), lambda a: split(a, 2),
-               name="split"),
-        Sample(((3, 7),), lambda torch, a: torch.split(a, [2, 0, 5], 1),
-               lambda a: split(a, [2, 0, 5], 1), name="split sections"),
-        Sample(((3, 7),), lambda torch, a: torch.chunk(a, 3, -1), lambda a: chunk(a, 3, -1),
-               name="chunk"),
-    ]  # fmt: skip
-    return samples
-
-
-def getitem(x: Tensor, index) -> Tensor:
-    """x[index] with PyTorch's semantics: ints, slices (negative steps too), None, `...`,
-    integer index arrays (lists, NumPy arrays, int tensors) and bool masks, mixed freely.
-
-    The gradient adds up over repeated indices (`x[[0, 0]]` sends twice the gradient
-    to x[0]). On CUDA, out-of-range entries of index arrays are not checked (CuPy
-    wraps them); everything else raises IndexError naming the index and the shape.
-    """
-    parts = _index_arrays(index, x.device)
-    try:
-        return GetItem.apply(x, _plan(parts))
-    except IndexError as e:
-        raise IndexError(_index_error("getitem", x.shape, parts, x.device, e)) from None
-
-
-@register
-class IndexAdd(Function):
-    """y = zeros(shape) with y[index] += v   (repeated indices add up; getitem's backward)
-    dv = grad[index]
-    """
-
-    @staticmethod
-    def forward(ctx, v, shape, index):
-        ctx.index = index
-        out = ctx.device.xp.zeros(shape, dtype=v.dtype)
-        index.add_into(out, v, ctx.device.backend)
-        return out
-
-    @staticmethod
-    def backward(ctx, grad):
-        return GetItem.apply(grad, ctx.index), None, None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), lambda torch, v: _torch_index_add(torch, v, (4, 4), [0, 0, 2]),
-                   lambda v: _index_add(v, (4, 4), [0, 0, 2]), name="repeated rows"),
-            Sample(((3,),), lambda torch, v: _torch_index_add(torch, v, (2, 3, 4), (0, ..., 1)),
-                   lambda v: _index_add(v, (2, 3, 4), (0, ..., 1)), name="basic"),
-            Sample(((2, 3),), lambda torch, v: _torch_index_add(torch, v, (3, 4),
-                                                                 ([[1], [1]], [0, 3, 0])),
-                   lambda v: _index_add(v, (3, 4), ([[1], [1]], [0, 3, 0])), name="pairs"),
-        ]
-    )  # fmt: skip
-
-
-def _index_add(v: Tensor, shape: tuple, index) -> Tensor:
-    """zeros(shape) with v added at `index` (a user-style index; for the samples)."""
-    return IndexAdd.apply(v, tuple(shape), _plan(_index_arrays(index, v.device)))
-
-
-def _torch_index_add(torch, v, shape, index):
-    # the vector-Jacobian product of indexing is exactly the index-add; torch computes it
-    z = torch.zeros(shape, dtype=v.dtype, requires_grad=True)
-    return torch.autograd.grad(z[index], z, v, create_graph=True)[0]
-
-
-def _slice_dim(x: Tensor, dim: int, start, stop, step=None) -> Tensor:
-    """x[..., start:stop:step, ...] along `dim` (a view; its backward assigns, never adds)."""
-    return GetItem.apply(x, _Index((slice(None),) * dim + (slice(start, stop, step),), None, False))
-
-
-def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
-    """out[i][j][k] = x[index[i][j][k]][j][k] for dim=0 (and likewise for other dims).
-
-    `index` is an integer tensor with x's number of dims and no larger than x in any
-    dim but `dim`, as in torch.gather. Negative indices count from the end.
-    """
-    if not isinstance(index, Tensor) or index.dtype not in (dtypes.int64, dtypes.int32):
-        got = index.dtype if isinstance(index, Tensor) else type(index).__name__
-        raise RuntimeError(f"gather: index must be an int64 tensor, got {got}")
-    if x.ndim == 0:
-        return gather(reshape(x, 1), 0, reshape(index, 1)).reshape(index.shape)
-    if index.ndim != x.ndim:
-        raise RuntimeError(
-            f"gather: index of shape {tuple(index.shape)} must have as many dims as the input "
-            f"of shape {tuple(x.shape)}"
-        )
-    d = _dim("gather", dim, x.ndim)
-    if any(i > n for k, (i, n) in enumerate(zip(index.shape, x.shape)) if k != d):
-        raise RuntimeError(
-            f"gather: index of shape {tuple(index.shape)} must be no larger than the input of "
-            f"shape {tuple(x.shape)} in every dim but dim {d}"
-        )
-    if index.device != x.device:
-        raise RuntimeError(
-            f"gather: the input is on {x.device} but the index on {index.device}; move one "
-            "with .to()"
-        )
-    xp = x.device.xp
-    parts = tuple(
-        index.data if k == d
-        else xp.arange(n).reshape(tuple(-1 if j == k else 1 for j in range(x.ndim)))
-        for k, n in enumerate(index.shape)
-    )  # fmt: skip
-    try:
-        return GetItem.apply(x, _Index(None, parts, True))
-    except IndexError as e:
-        where = f"(input of shape {tuple(x.shape)}, index of shape {tuple(index.shape)})"
-        raise RuntimeError(_index_error("gather", x.shape, parts, x.device, e, where)) from None
-
-
-def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """x cut along `dim` into pieces of `split_size` (the last may be smaller) or of the
-    sizes listed in `sections`, as torch.split."""
-    d = _dim("split", dim, x.ndim)
-    n = x.shape[d]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
-        if size <= 0 and not (size == 0 and n == 0):
-            raise RuntimeError(f"split: split_size must be positive, got {size}")
-        sizes = [size] * (n // size) + ([n % size] if n % size else []) if n else [0]
-    else:
-        sizes = [int(s) for s in split_size_or_sections]
-        if sum(sizes) != n or any(s < 0 for s in sizes):
-            raise RuntimeError(
-                f"split: sections {sizes} must be non-negative and add up to {n}, the size of "
-                f"dim {d} of the tensor of shape {tuple(x.shape)}"
-            )
-    out, start = [], 0
-    for s in sizes:
-        out.append(_slice_dim(x, d, start, start + s))
-        start += s
-    return tuple(out)
-
-
-def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
-    """x cut along `dim` into `chunks` pieces of equal size (the last may be smaller, and
-    there may be fewer pieces), as torch.chunk."""
-    if chunks <= 0:
-        raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
-    n = x.shape[_dim("chunk", dim, x.ndim)]
-    if n == 0:  # torch gives `chunks` empty pieces
-        return split(x, [0] * chunks, dim)
-    return split(x, -(-n // chunks), dim)
-
-
 # ----- joining and padding ---------------------------------------------------------------------
 
 
@@ -674,24 +365,6 @@ class Cat(Function):
             out.append(_slice_dim(grad, ctx.dim, start, start + n) if need else None)
             start += n
         return tuple(out)
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((2, 3), (4, 3)), lambda torch, *ts: torch.cat(ts), lambda *ts: cat(ts)),
-            Sample(((2, 3), (2, 1), (2, 4)), lambda torch, *ts: torch.cat(ts, -1),
-                   lambda *ts: cat(ts, -1), name="three"),
-            Sample(((2, 0, 3), (2, 2, 3)), lambda torch, *ts: torch.cat(ts, 1),
-                   lambda *ts: cat(ts, 1), name="empty"),
-            Sample(((3,), Int((2,), 5)), lambda torch, *ts: torch.cat(ts),
-                   lambda *ts: cat(ts), name="promote"),
-            Sample(((2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts),
-                   lambda *ts: stack(ts), name="stack"),
-            Sample(((2, 3), (2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts, -1),
-                   lambda *ts: stack(ts, -1), name="stack last"),
-            Sample(((), ()), lambda torch, *ts: torch.stack(ts), lambda *ts: stack(ts),
-                   name="stack 0-d"),
-        ]
-    )  # fmt: skip
 
 
 def _tensors(op: str, tensors) -> list:
@@ -781,25 +454,6 @@ class Pad(Function):
     def backward(ctx, grad):
         return Pad.apply(grad, tuple((-lo, -hi) for lo, hi in ctx.widths), 0), None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), *_pad_fns((1, 2))),
-            Sample(((2, 3, 4),), *_pad_fns((1, 0, 2, 1, 0, 1), value=1.5), name="value"),
-            Sample(((3, 5),), *_pad_fns((-1, 2, 1, -2)), name="crop"),
-            Sample(((2, 3, 5),), *_pad_fns((2, 1, 1, 2), mode="reflect"), name="reflect"),
-            Sample(((2, 3, 5),), *_pad_fns((2, 3, 1, 0), mode="replicate"), name="replicate"),
-            Sample(((2, 3, 5),), *_pad_fns((4, 2), mode="circular"), name="circular"),
-            Sample(((1, 2, 5),), *_pad_fns((-3, 4), mode="reflect"), name="reflect crop"),
-            Sample(((1, 2, 5),), *_pad_fns((2, -1, 1, 1), mode="replicate"), name="replicate crop"),
-            Sample(((1, 2, 5),), *_pad_fns((-1, 2), mode="circular"), name="circular crop"),
-            Sample(((1, 5),), *_pad_fns((2, -1), mode="circular"), name="circular crop left"),
-        ]
-    )  # fmt: skip
-
-
-def _pad_fns(p, **kw):
-    return (lambda torch, a: torch.nn.functional.pad(a, p, **kw)), (lambda a: pad(a, p, **kw))
-
 
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
 
@@ -853,8 +507,7 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         if all(w == (0, 0) for w in widths):
             return x
         return Pad.apply(x, tuple(widths), 0 if value is None else value)
-    # The other modes join slices of x (views, whose backward is an assignment) along each
-    # padded dim; an index array per dim would do too, but its backward is a slow scatter-add.
+    # The other modes join slices of x along each padded dim (why: docs/performance.md).
     for k, (n, (lo, hi)) in enumerate(zip(x.shape, widths)):
         if lo == 0 and hi == 0:
             continue
@@ -880,3 +533,113 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
         pieces = [p for p in (before, keep, after) if p is not None]
         x = Cat.apply(*pieces, dim=k) if len(pieces) > 1 else keep
     return x
+
+
+# ----- registry samples and torch oracles ------------------------------------------------
+
+
+def _pad_fns(p, **kw):
+    return (lambda torch, a: torch.nn.functional.pad(a, p, **kw)), (lambda a: pad(a, p, **kw))
+
+
+Reshape.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg((2, 6))), lambda torch, a, s: a.reshape(s), reshape),
+        Sample(((2, 3, 4), Arg((-1, 4))), lambda torch, a, s: a.reshape(s), reshape,
+               name="infer"),
+        Sample(((1,), Arg(())), lambda torch, a, s: a.reshape(s), reshape, name="to-0d"),
+    ]
+)  # fmt: skip
+
+Permute.samples = staticmethod(
+    lambda: [
+        Sample(((2, 3, 4), Arg((2, 0, 1))), lambda torch, a, d: a.permute(*d),
+               lambda a, d: permute(a, *d)),
+        Sample(((3, 4), Arg((1, 0))), lambda torch, a, d: a.permute(*d),
+               lambda a, d: permute(a, *d), name="2d"),
+    ]
+)  # fmt: skip
+
+Expand.samples = staticmethod(
+    lambda: [
+        Sample(((3, 1), Arg((3, 4))), lambda torch, a, s: a.expand(*s), expand),
+        Sample(((4,), Arg((2, 3, 4))), lambda torch, a, s: a.expand(*s), expand, name="new"),
+        Sample(((2, 3), Arg((2, 1))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, *s),
+               name="repeat"),
+        Sample(((3,), Arg((2, 1, 2))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, s),
+               name="repeat new dims"),
+        Sample(((), Arg((3,))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, *s),
+               name="repeat 0-d"),
+        Sample(((2, 3), Arg((0, 2))), lambda torch, a, s: a.repeat(*s), lambda a, s: repeat(a, *s),
+               name="repeat 0 times"),
+    ]
+)  # fmt: skip
+
+Clone.samples = staticmethod(
+    lambda: [Sample(((3, 4),), lambda torch, a: a.clone(), lambda a: clone(a))]
+)
+
+Cat.samples = staticmethod(
+    lambda: [
+        Sample(((2, 3), (4, 3)), lambda torch, *ts: torch.cat(ts), lambda *ts: cat(ts)),
+        Sample(((2, 3), (2, 1), (2, 4)), lambda torch, *ts: torch.cat(ts, -1),
+               lambda *ts: cat(ts, -1), name="three"),
+        Sample(((2, 0, 3), (2, 2, 3)), lambda torch, *ts: torch.cat(ts, 1),
+               lambda *ts: cat(ts, 1), name="empty"),
+        Sample(((3,), Int((2,), 5)), lambda torch, *ts: torch.cat(ts),
+               lambda *ts: cat(ts), name="promote"),
+        Sample(((2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts),
+               lambda *ts: stack(ts), name="stack"),
+        Sample(((2, 3), (2, 3), (2, 3)), lambda torch, *ts: torch.stack(ts, -1),
+               lambda *ts: stack(ts, -1), name="stack last"),
+        Sample(((), ()), lambda torch, *ts: torch.stack(ts), lambda *ts: stack(ts),
+               name="stack 0-d"),
+    ]
+)  # fmt: skip
+
+Pad.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), *_pad_fns((1, 2))),
+        Sample(((2, 3, 4),), *_pad_fns((1, 0, 2, 1, 0, 1), value=1.5), name="value"),
+        Sample(((3, 5),), *_pad_fns((-1, 2, 1, -2)), name="crop"),
+        Sample(((2, 3, 5),), *_pad_fns((2, 1, 1, 2), mode="reflect"), name="reflect"),
+        Sample(((2, 3, 5),), *_pad_fns((2, 3, 1, 0), mode="replicate"), name="replicate"),
+        Sample(((2, 3, 5),), *_pad_fns((4, 2), mode="circular"), name="circular"),
+        Sample(((1, 2, 5),), *_pad_fns((-3, 4), mode="reflect"), name="reflect crop"),
+        Sample(((1, 2, 5),), *_pad_fns((2, -1, 1, 1), mode="replicate"), name="replicate crop"),
+        Sample(((1, 2, 5),), *_pad_fns((-1, 2), mode="circular"), name="circular crop"),
+        Sample(((1, 5),), *_pad_fns((2, -1), mode="circular"), name="circular crop left"),
+    ]
+)  # fmt: skip
+
+Flip.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.flip(a, (0,)), lambda a: flip(a, 0)),
+        Sample(((2, 3, 4),), lambda torch, a: torch.flip(a, (-1, 0)), lambda a: flip(a, (-1, 0)),
+               name="two dims"),
+        Sample(((),), lambda torch, a: torch.flip(a, (0,)), lambda a: flip(a, 0), name="0-d"),
+    ]
+)  # fmt: skip
+
+Roll.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.roll(a, 1, 1), lambda a: roll(a, 1, 1)),
+        Sample(((3, 4),), lambda torch, a: torch.roll(a, -5), lambda a: roll(a, -5),
+               name="flattened"),
+        Sample(((2, 3, 4),), lambda torch, a: torch.roll(a, (2, -1), (-1, 0)),
+               lambda a: roll(a, (2, -1), (-1, 0)), name="two dims"),
+    ]
+)  # fmt: skip
+
+Unfold.samples = staticmethod(
+    lambda: [
+        Sample(((3, 7),), lambda torch, a: a.unfold(1, 3, 2), lambda a: unfold(a, 1, 3, 2),
+               name="overlapping"),
+        Sample(((6, 2, 3),), lambda torch, a: a.unfold(0, 2, 3), lambda a: unfold(a, 0, 2, 3),
+               name="gaps"),
+        Sample(((2, 5, 3),), lambda torch, a: a.unfold(-2, 5, 1), lambda a: unfold(a, -2, 5, 1),
+               name="one window"),
+        Sample(((4,),), lambda torch, a: a.unfold(0, 2, 2), lambda a: unfold(a, 0, 2, 2),
+               name="tiles"),
+    ]
+)  # fmt: skip
