@@ -305,3 +305,15 @@ def test_num_threads_round_trip():
         tn.set_num_threads(max(before, 1))
     with pytest.raises(ValueError, match="set_num_threads"):
         tn.set_num_threads(0)
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_prod_with_zeros_matches_torch(torch, dim):
+    a = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 4.0], [1.0, -2.0, 3.0]])
+    x, tx = tn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, ty = (x.prod(), tx.prod()) if dim is None else (x.prod(dim), tx.prod(dim))
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy())
+    y.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+    assert tn.prod(tn.tensor([1, 2, 3])).dtype is tn.int64

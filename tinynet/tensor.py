@@ -676,6 +676,9 @@ class Tensor:
     def clamp_max(self, max):
         return _ops.clamp(self, None, max)
 
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return _ops.prod(self, dim, keepdim, dtype=dtype)
+
     def amax(self, dim=None, keepdim=False):
         return _ops.amax(self, dim, keepdim)
 

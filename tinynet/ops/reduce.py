@@ -467,3 +467,60 @@ def any(x, dim=None, keepdim=False):
 
 
 __all__ += ["all", "any"]
+
+
+@register
+class Prod(Function):
+    """y = x.prod(dims)
+    dx = grad * y / x where x != 0; at a slice's only zero, grad * prod(others); else 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return x.prod(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .elementwise import where
+
+        (x,) = ctx.saved_tensors
+        xp = ctx.device.xp
+        zero = x.data == 0
+        one = const(x, xp.ones((), dtype=x.data.dtype))
+        nz = where(const(x, zero), one, x)  # x with its zeros as ones
+        others = Prod.apply(nz, ctx.dims, True)  # the product of the nonzero elements
+        n_zero = zero.sum(axis=ctx.dims, keepdims=True)
+        g = _grow(grad, x.shape, ctx.dims, ctx.keepdim)
+        # no zero in the slice: y / x = others / x; one zero: others at it, 0 elsewhere
+        no_zero = xp.broadcast_to(n_zero == 0, x.shape)
+        at_only_zero = zero & (n_zero == 1)
+        factor = where(const(x, no_zero), others / nz, where(const(x, at_only_zero),
+                       others.expand(x.shape), one * 0))  # fmt: skip
+        return g * factor, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((3, 4), Arg(None)), lambda torch, a, d: a.prod(), prod),
+            Sample(((3, 4), Arg(1)), lambda torch, a, d: a.prod(d), prod, name="dim"),
+            Sample(((2, 3, 4), Arg(-1), Arg(True)), lambda torch, a, d, k: a.prod(d, keepdim=k),
+                   prod, name="keepdim"),
+            Sample(((3, 4), Arg(0)), lambda torch, a, d: (a * (a > 0.3)).prod(d),
+                   lambda a, d: prod(a * (a > 0.3), d), name="zeros"),
+        ]
+    )  # fmt: skip
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    """The product over `dim` (an int, or None for all); ints and bools give int64, as torch."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif not x.dtype.is_floating_point:
+        x = cast(x, dtypes.int64)
+    if dim is not None and isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+    return Prod.apply(x, _dims("prod", x, dim), bool(keepdim))
+
+
+__all__ += ["prod"]
