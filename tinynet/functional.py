@@ -116,6 +116,7 @@ from .ops.reduce import (  # noqa: F401
     mean,
     min,
     norm,
+    prod,
     softmax,
     std,
     sum,
@@ -127,6 +128,7 @@ clip = clamp
 absolute = abs
 negative = neg
 arctan = atan
+sgn = sign
 divide = true_divide = div
 multiply = mul
 subtract = sub
@@ -141,6 +143,21 @@ def clamp_min(x, min):  # noqa: F811  (torch names the bound `min`)
 def clamp_max(x, max):  # noqa: F811
     """x limited above by `max`."""
     return clamp(x, None, max)
+
+
+def mm(input, mat2):
+    """The product of two matrices (2-D only; matmul broadcasts)."""
+    return input.mm(mat2)
+
+
+def mv(input, vec):
+    """A matrix times a vector."""
+    return input.mv(vec)
+
+
+def dot(input, other):
+    """The dot product of two 1-D tensors."""
+    return input.dot(other)
 
 
 def is_tensor(obj) -> bool:

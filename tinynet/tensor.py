@@ -303,24 +303,25 @@ class Tensor:
         return self._inplace("zero_", lambda a, _: self._device.xp.zeros_like(a))
 
     def fill_(self, value):
+        dtypes.check_scalar_fits(value, self.dtype, "fill_")  # ints never wrap
         return self._inplace("fill_", lambda a, _: self._device.xp.full_like(a, value))
 
     def clamp_(self, min=None, max=None):
         xp = self._device.xp
         return self._inplace("clamp_", lambda a, _: xp.clip(a, min, max))
 
-    def uniform_(self, a=0.0, b=1.0):
-        from .backend import generator
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        from .backend import generator as _generator
 
-        gen = generator(self._device)
+        gen = _generator(self._device, generator)
         return self._inplace(
             "uniform_", lambda x, _: (gen.random(x.shape) * (b - a) + a).astype(x.dtype)
         )
 
-    def normal_(self, mean=0.0, std=1.0):
-        from .backend import generator
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        from .backend import generator as _generator
 
-        gen = generator(self._device)
+        gen = _generator(self._device, generator)
         return self._inplace(
             "normal_", lambda x, _: (gen.standard_normal(x.shape) * std + mean).astype(x.dtype)
         )
@@ -675,6 +676,9 @@ class Tensor:
     def clamp_max(self, max):
         return _ops.clamp(self, None, max)
 
+    def prod(self, dim=None, keepdim=False, dtype=None):
+        return _ops.prod(self, dim, keepdim, dtype=dtype)
+
     def amax(self, dim=None, keepdim=False):
         return _ops.amax(self, dim, keepdim)
 
@@ -966,7 +970,13 @@ def _to_array(data, dtype: dtypes.DType | None, device: Device | None):
         # asarray(order="C"), not ascontiguousarray: that one turns 0-d arrays into 1-d
         return dev.backend.from_host(np.asarray(host, order="C"), dev.index), dev
     # a device array (CuPy): stay on its device unless asked otherwise
-    src_dev = device_of(data)
+    try:
+        src_dev = device_of(data)
+    except TypeError:
+        raise TypeError(
+            f"tensor: cannot make a tensor from a {type(data).__name__}; give a number, "
+            "nested lists, a NumPy or CuPy array, or a Tensor"
+        ) from None
     dev = device or src_dev
     if dev != src_dev:
         data_on_dev = dev.backend.from_host(src_dev.backend.to_host(data), dev.index)
@@ -991,15 +1001,18 @@ def _python_array(data) -> np.ndarray:
             "tensor: nested lists must be rectangular (every row of one length), got "
             + repr(data)[:120]
         ) from None
-    if host.dtype.kind in "uO":  # only an int >= 2**63 (or < -2**63, or a non-number) does this
+    # NumPy makes uint64, objects or floats of an int >= 2**63 (or < -2**63): find and refuse it
+    kind = host.dtype.kind
+    if kind in "uO" or (kind == "f" and host.size and float(np.abs(host).max()) >= 2.0**63):
         flat = list(_flat(data)) if isinstance(data, (list, tuple)) else [data]
-        if host.dtype.kind == "O" and any(type(v) is float for v in flat):
+        if kind == "O" and any(type(v) is float for v in flat):
             try:  # floats with huge ints: floats, as torch
                 return np.array(data, dtype=np.float64)
             except (TypeError, ValueError, OverflowError):
                 pass
         for v in flat:
-            dtypes.check_int(v, "tensor")
+            if type(v) is not float:
+                dtypes.check_int(v, "tensor")
     if host.dtype.kind not in "biuf":
         raise TypeError(f"tensor: cannot make a tensor from {_describe(data)}")
     return host

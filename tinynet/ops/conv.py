@@ -440,6 +440,11 @@ def _check_tensors(op: str, x, weight, bias) -> None:
         raise ValueError(
             f"{op}: input must be 4-D (N, C, H, W) or 3-D (C, H, W), got shape {tuple(x.shape)}"
         )
+    if 0 in weight.shape[2:]:
+        raise ValueError(
+            f"{op}: the kernel size (kH, kW) = {tuple(weight.shape[2:])} of weight "
+            f"{tuple(weight.shape)} has a zero; every kernel dim must be positive"
+        )
     for name, t in (("input", x), ("weight", weight), ("bias", bias)):
         if t is not None and not t.dtype.is_floating_point:
             raise RuntimeError(f"{op}: {name} must be a float tensor, got {t.dtype}")

@@ -580,6 +580,13 @@ def clamp(x, min=None, max=None):
     """Limit x to [min, max]; either bound may be None."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):  # elementwise bounds, as torch
+        y = x if min is None else maximum(x, min)
+        return y if max is None else minimum(y, max)
+    for name, v in (("min", min), ("max", max)):
+        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float))):
+            raise TypeError(f"clamp: {name} must be a number or a tensor, got {type(v).__name__}")
+        dtypes.check_int(v, "clamp", name)
     return Clamp.apply(x, min, max)
 
 
@@ -671,6 +678,15 @@ def where(condition, x, y):
 
 def masked_fill(x, mask, value):
     """x with `value` wherever `mask` is True."""
+    if isinstance(value, Tensor):
+        if value.ndim:
+            raise RuntimeError(
+                f"masked_fill: value must be a number or a 0-dim tensor, got shape {value.shape}"
+            )
+        return where(mask, cast(value, x.dtype), x)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"masked_fill: value must be a number, got {type(value).__name__}")
+    dtypes.check_scalar_fits(value, x.dtype, "masked_fill")
     return where(mask, const(x, x.device.xp.asarray(value, dtype=x.data.dtype)), x)
 
 
@@ -1398,6 +1414,10 @@ def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
 def isclose(x, y, rtol=1e-05, atol=1e-08, equal_nan=False):
     """Where |x - y| <= atol + rtol * |y| (a bool tensor), as torch.isclose."""
     a, b = _prepare("isclose", x, y)
+    if _broadcast_fails(a.shape, b.shape):
+        raise RuntimeError(
+            f"isclose: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be broadcast together"
+        )
     xp = a.device.xp
     return const(a, xp.isclose(a.data, b.data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 

@@ -155,7 +155,7 @@ def squeeze(x, dim=None):
     if dim is None:
         shape = tuple(n for n in x.shape if n != 1)
     else:
-        dims = (dim,) if isinstance(dim, int) else tuple(dim)
+        dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
         dims = {_dim("squeeze", d, max(x.ndim, 1)) for d in dims}
         shape = tuple(n for i, n in enumerate(x.shape) if not (i in dims and n == 1))
     return reshape(x, shape)

@@ -21,6 +21,22 @@ __all__ = [
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 
+def _nonempty(op: str, x, dims) -> None:
+    """max/min/argmax of nothing has no value: refuse as torch does, naming the op."""
+    if x.data.size:
+        return
+    if dims is None:
+        raise RuntimeError(
+            f"{op}: the input of shape {tuple(x.shape)} has no elements; specify the reduction "
+            "dim with the 'dim' argument (a reduction over an empty dim has no value)"
+        )
+    for d in dims:
+        if x.shape[d] == 0:
+            raise IndexError(
+                f"{op}: expected reduction dim {d} to have non-zero size, input {tuple(x.shape)}"
+            )
+
+
 def _kept_shape(shape, dims) -> tuple:
     """The shape of a reduction over `dims` with keepdim=True."""
     if dims is None:
@@ -78,11 +94,14 @@ class Mean(Function):
     def forward(ctx, x, dims, keepdim):
         ctx.x_shape, ctx.dims, ctx.keepdim = x.shape, dims, keepdim
         ctx.n = _count(x.shape, dims)
+        if ctx.n == 0:  # the mean of nothing is NaN, as torch (without NumPy's warning)
+            return x.sum(axis=dims, keepdims=keepdim) * float("nan")
         return x.mean(axis=dims, keepdims=keepdim)
 
     @staticmethod
     def backward(ctx, grad):
-        return _grow(grad / ctx.n, ctx.x_shape, ctx.dims, ctx.keepdim), None, None
+        g = grad / ctx.n if ctx.n else grad * float("nan")  # n = 0: x is empty anyway
+        return _grow(g, ctx.x_shape, ctx.dims, ctx.keepdim), None, None
 
 
 def mean(x, dim=None, keepdim=False):
@@ -155,12 +174,16 @@ class Amax(Function):
 
 def amax(x, dim=None, keepdim=False):
     """Maximum over `dim`; the gradient is shared evenly among tied maxima."""
-    return Amax.apply(x, _dims("amax", x, dim), bool(keepdim), True)
+    dims = _dims("amax", x, dim)
+    _nonempty("amax", x, dims)
+    return Amax.apply(x, dims, bool(keepdim), True)
 
 
 def amin(x, dim=None, keepdim=False):
     """Minimum over `dim`; the gradient is shared evenly among tied minima."""
-    return Amax.apply(x, _dims("amin", x, dim), bool(keepdim), False)
+    dims = _dims("amin", x, dim)
+    _nonempty("amin", x, dims)
+    return Amax.apply(x, dims, bool(keepdim), False)
 
 
 @register
@@ -194,8 +217,10 @@ class MaxDim(Function):
 
 def _extreme(op, x, dim, keepdim, largest):
     if dim is None:
+        _nonempty(op, x, None)
         return Amax.apply(x, None, False, largest)
     (d,) = _dims(op, x, dim) or (0,)
+    _nonempty(op, x, (d,))
     if x.ndim == 0:
         return MaxResult(x, const(x, x.device.xp.zeros((), dtype="int64")))
     values = MaxDim.apply(x, d, bool(keepdim), largest)
@@ -247,12 +272,14 @@ class _ArgExtreme(Function):
 def argmax(x, dim=None, keepdim=False):
     """Index of the maximum (the first one among ties), over all elements or along `dim`."""
     d = None if dim is None else _dims("argmax", x, dim)[0]
+    _nonempty("argmax", x, None if d is None else (d,))
     return _ArgExtreme.apply(x, d, bool(keepdim), True)
 
 
 def argmin(x, dim=None, keepdim=False):
     """Index of the minimum (the first one among ties), over all elements or along `dim`."""
     d = None if dim is None else _dims("argmin", x, dim)[0]
+    _nonempty("argmin", x, None if d is None else (d,))
     return _ArgExtreme.apply(x, d, bool(keepdim), False)
 
 
@@ -265,6 +292,12 @@ class Logsumexp(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         xp = ctx.device.xp
+        if _count(x.shape, dims) == 0:  # the log of an empty sum: -inf, as torch
+            m = xp.zeros(_kept_shape(x.shape, dims), x.dtype)
+            ctx.save_for_backward(x)
+            ctx.y, ctx.dims, ctx.keepdim = m - xp.inf, dims, keepdim
+            return ctx.y if keepdim else ctx.y.reshape(
+                [n for i, n in enumerate(ctx.y.shape) if i not in dims])  # fmt: skip
         m = x.max(axis=dims, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
         y = xp.log(xp.exp(x - m).sum(axis=dims, keepdims=True)) + m
@@ -487,6 +520,8 @@ class Softmax(Function):
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) along `dim`, stable at any logit size."""
     (d,) = _dims("softmax", x, dim) or (0,)
+    if x.data.size == 0:  # nothing to normalise: an empty result of the same shape
+        return x * 1
     return Softmax.apply(x, d)
 
 
@@ -514,6 +549,8 @@ class LogSoftmax(Function):
 def log_softmax(x, dim):
     """log(softmax(x)) along `dim`, computed directly (stable, no log of 0)."""
     (d,) = _dims("log_softmax", x, dim) or (0,)
+    if x.data.size == 0:
+        return x * 1
     return LogSoftmax.apply(x, d)
 
 
@@ -674,3 +711,60 @@ Norm.samples = staticmethod(
                name="zero row p=3"),
     ]
 )  # fmt: skip
+
+
+@register
+class Prod(Function):
+    """y = x.prod(dims)
+    dx = grad * y / x where x != 0; at a slice's only zero, grad * prod(others); else 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return x.prod(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        from .elementwise import where
+
+        (x,) = ctx.saved_tensors
+        xp = ctx.device.xp
+        zero = x.data == 0
+        one = const(x, xp.ones((), dtype=x.data.dtype))
+        nz = where(const(x, zero), one, x)  # x with its zeros as ones
+        others = Prod.apply(nz, ctx.dims, True)  # the product of the nonzero elements
+        n_zero = zero.sum(axis=ctx.dims, keepdims=True)
+        g = _grow(grad, x.shape, ctx.dims, ctx.keepdim)
+        # no zero in the slice: y / x = others / x; one zero: others at it, 0 elsewhere
+        no_zero = xp.broadcast_to(n_zero == 0, x.shape)
+        at_only_zero = zero & (n_zero == 1)
+        factor = where(const(x, no_zero), others / nz, where(const(x, at_only_zero),
+                       others.expand(x.shape), one * 0))  # fmt: skip
+        return g * factor, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((3, 4), Arg(None)), lambda torch, a, d: a.prod(), prod),
+            Sample(((3, 4), Arg(1)), lambda torch, a, d: a.prod(d), prod, name="dim"),
+            Sample(((2, 3, 4), Arg(-1), Arg(True)), lambda torch, a, d, k: a.prod(d, keepdim=k),
+                   prod, name="keepdim"),
+            Sample(((3, 4), Arg(0)), lambda torch, a, d: (a * (a > 0.3)).prod(d),
+                   lambda a, d: prod(a * (a > 0.3), d), name="zeros"),
+        ]
+    )  # fmt: skip
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    """The product over `dim` (an int, or None for all); ints and bools give int64, as torch."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif not x.dtype.is_floating_point:
+        x = cast(x, dtypes.int64)
+    if dim is not None and isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+    return Prod.apply(x, _dims("prod", x, dim), bool(keepdim))
+
+
+__all__ += ["prod"]
