@@ -251,3 +251,196 @@ def test_mismatched_gradient_raises_and_changes_nothing(cls, grad):
         opt.step()
     np.testing.assert_array_equal(_np(b), np.ones(4))
     np.testing.assert_array_equal(_np(a), np.ones((3, 4)))  # nothing moved, not even a
+
+
+# ----- schedulers ------------------------------------------------------------------------------
+
+SCHED_STEPS = 25
+
+
+def _sched_pair(torch, make, n_groups=2):
+    def groups(lib, ps):
+        return [{"params": ps[:1]}, {"params": ps[1:], "lr": 0.03}][:n_groups]
+
+    ps = [nn.Parameter(tn.zeros(1)), nn.Parameter(tn.zeros(1))]
+    tps = [torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))]
+    opt = SGD(groups(tn, ps), lr=0.1, momentum=0.9)
+    topt = torch.optim.SGD(groups(torch, tps), lr=0.1, momentum=0.9)
+    return make(lr_scheduler, opt), make(torch.optim.lr_scheduler, topt), opt, topt
+
+
+def _run(sched, opt, n, metrics=None):
+    out = [list(sched.get_last_lr()) + [g["lr"] for g in opt.param_groups]]
+    for i in range(n):
+        opt.step()
+        if metrics is None:
+            sched.step()
+        else:
+            sched.step(metrics[i])
+        out.append(list(sched.get_last_lr()) + [g["lr"] for g in opt.param_groups])
+    return out
+
+
+def _seq(m, o):
+    return m.SequentialLR(
+        o, [m.LinearLR(o, start_factor=0.1, total_iters=4), m.ExponentialLR(o, gamma=0.9),
+            m.StepLR(o, step_size=3, gamma=0.5)], milestones=[5, 12])  # fmt: skip
+
+
+SCHEDULERS = {
+    "multistep": lambda m, o: m.MultiStepLR(o, milestones=[3, 7, 7, 15], gamma=0.5),
+    "exponential": lambda m, o: m.ExponentialLR(o, gamma=0.9),
+    "linear": lambda m, o: m.LinearLR(o),
+    "linear-down": lambda m, o: m.LinearLR(o, start_factor=1.0, end_factor=0.2, total_iters=8),
+    "constant": lambda m, o: m.ConstantLR(o, factor=0.5, total_iters=4),
+    "polynomial": lambda m, o: m.PolynomialLR(o, total_iters=10, power=2.0),
+    "multiplicative": lambda m, o: m.MultiplicativeLR(o, lambda e: 0.95),
+    "warm-restarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=4),
+    "warm-restarts-mult": lambda m, o: m.CosineAnnealingWarmRestarts(o, 3, T_mult=2, eta_min=1e-3),
+    "sequential": _seq,
+    "sequential-const": lambda m, o: m.SequentialLR(
+        o, [m.ConstantLR(o, factor=0.1, total_iters=2), m.CosineAnnealingLR(o, T_max=6)],
+        milestones=[3]),
+    "chained": lambda m, o: m.ChainedScheduler(
+        [m.ConstantLR(o, factor=0.1, total_iters=2), m.ExponentialLR(o, gamma=0.9)]),
+    "step": lambda m, o: m.StepLR(o, step_size=4, gamma=0.3),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", sorted(SCHEDULERS))
+@pytest.mark.parametrize("n_groups", [1, 2])
+def test_scheduler_lrs_match_torch_step_by_step(torch, key, n_groups):
+    s, ts, opt, topt = _sched_pair(torch, SCHEDULERS[key], n_groups)
+    ours, theirs = _run(s, opt, SCHED_STEPS), _run(ts, topt, SCHED_STEPS)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=0)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [{}, {"mode": "max", "factor": 0.5, "patience": 2},
+     {"threshold": 0.1, "threshold_mode": "abs", "cooldown": 2, "patience": 1, "min_lr": 0.02},
+     {"mode": "max", "threshold_mode": "abs", "patience": 0, "min_lr": [0.01, 0.005]},
+     {"factor": 0.5, "patience": 1, "eps": 0.02}],
+    ids=["default", "max", "abs-cooldown-min_lr", "max-abs-per-group", "eps"],
+)  # fmt: skip
+def test_reduce_on_plateau_matches_torch(torch, kw):
+    rng = np.random.default_rng(0)
+    metrics = (np.cumsum(rng.standard_normal(40)) * 0.1 + 5.0).tolist()
+    metrics[10:16] = [metrics[9]] * 6  # a plateau
+    s, ts, opt, topt = _sched_pair(torch, lambda m, o: m.ReduceLROnPlateau(o, **kw))
+    ours, theirs = _run(s, opt, 40, metrics), _run(ts, topt, 40, metrics)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-14, atol=0)
+    assert len({tuple(r) for r in ours}) > 1, "the scenario must reduce the lr at least once"
+    for key in ("best", "num_bad_epochs", "cooldown_counter", "last_epoch"):
+        assert getattr(s, key) == getattr(ts, key), key
+
+
+def test_warm_restarts_with_fractional_epochs_match_torch(torch):
+    s, ts, opt, topt = _sched_pair(
+        torch, lambda m, o: m.CosineAnnealingWarmRestarts(o, T_0=2, T_mult=2)
+    )
+    for sched, o in ((s, opt), (ts, topt)):
+        sched.lrs = []
+        for epoch in range(6):
+            for i in range(5):
+                o.step()
+                sched.step(epoch + i / 5)
+                sched.lrs.append(sched.get_last_lr())
+    np.testing.assert_allclose(s.lrs, ts.lrs, rtol=1e-14, atol=1e-18)
+
+
+@pytest.mark.parametrize("key", sorted(SCHEDULERS) + ["plateau"])
+@pytest.mark.parametrize("through_file", [False, True], ids=["dict", "safetensors"])
+def test_scheduler_state_dict_round_trip(tmp_path, key, through_file):
+    make = SCHEDULERS.get(key) or (lambda m, o: m.ReduceLROnPlateau(o, patience=1))
+    metrics = [3.0, 2.0, 2.5, 2.5, 2.5, 2.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0] * 3
+
+    def build():
+        ps = [nn.Parameter(tn.zeros(1)), nn.Parameter(tn.zeros(1))]
+        opt = SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.03}], lr=0.1)
+        return opt, make(lr_scheduler, opt)
+
+    def go(sched, opt, start, n):
+        out = []
+        for i in range(start, start + n):
+            opt.step()
+            sched.step(metrics[i]) if key == "plateau" else sched.step()
+            out.append(sched.get_last_lr())
+        return out
+
+    opt, sched = build()
+    go(sched, opt, 0, 7)
+    sd, osd = sched.state_dict(), opt.state_dict()
+    if through_file:
+        tn.save({"sched": sd, "opt": osd}, tmp_path / "ck.safetensors")
+        back = tn.load(tmp_path / "ck.safetensors")
+        sd, osd = back["sched"], back["opt"]
+    else:
+        import copy
+
+        sd, osd = copy.deepcopy(sd), copy.deepcopy(osd)
+    expected = go(sched, opt, 7, 15)
+    opt2, sched2 = build()
+    opt2.load_state_dict(osd)
+    sched2.load_state_dict(sd)
+    assert go(sched2, opt2, 7, 15) == expected
+
+
+BAD_SCHED = [
+    ("StepLR", dict(step_size=0), ValueError), ("StepLR", dict(step_size=2.5), TypeError),
+    ("StepLR", dict(step_size=2, gamma=NAN), ValueError),
+    ("MultiStepLR", dict(milestones=[2, -1]), ValueError),
+    ("MultiStepLR", dict(milestones=[2], gamma=-0.1), ValueError),
+    ("ExponentialLR", dict(gamma=NAN), ValueError),
+    ("LinearLR", dict(start_factor=0), ValueError), ("LinearLR", dict(end_factor=1.5), ValueError),
+    ("LinearLR", dict(total_iters=0), ValueError),
+    ("ConstantLR", dict(factor=1.5), ValueError), ("ConstantLR", dict(factor=NAN), ValueError),
+    ("PolynomialLR", dict(total_iters=0), ValueError),
+    ("CosineAnnealingLR", dict(T_max=0), ValueError),
+    ("CosineAnnealingLR", dict(T_max=NAN), ValueError),
+    ("CosineAnnealingWarmRestarts", dict(T_0=0), ValueError),
+    ("CosineAnnealingWarmRestarts", dict(T_0=2.0), TypeError),
+    ("CosineAnnealingWarmRestarts", dict(T_0=2, T_mult=0), ValueError),
+    ("CosineAnnealingWarmRestarts", dict(T_0=2, eta_min=NAN), ValueError),
+    ("ReduceLROnPlateau", dict(factor=1.0), ValueError),
+    ("ReduceLROnPlateau", dict(factor=NAN), ValueError),
+    ("ReduceLROnPlateau", dict(mode="lowest"), ValueError),
+    ("ReduceLROnPlateau", dict(threshold_mode="pct"), ValueError),
+    ("ReduceLROnPlateau", dict(patience=-1), ValueError),
+    ("ReduceLROnPlateau", dict(cooldown=-1), ValueError),
+    ("ReduceLROnPlateau", dict(threshold=NAN), ValueError),
+    ("ReduceLROnPlateau", dict(min_lr=-1), ValueError),
+    ("ReduceLROnPlateau", dict(min_lr=[0.1]), ValueError),
+    ("ReduceLROnPlateau", dict(eps=NAN), ValueError),
+    ("OneCycleLR", dict(total_steps=10, max_lr=NAN), ValueError),
+    ("OneCycleLR", dict(max_lr=1.0, total_steps=0), ValueError),
+    ("OneCycleLR", dict(max_lr=1.0, total_steps=10, div_factor=0), ValueError),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "name,kw,exc", BAD_SCHED, ids=[f"{n}-{list(kw)[-1]}" for n, kw, _ in BAD_SCHED]
+)
+def test_bad_scheduler_options_raise_naming_argument(name, kw, exc):
+    opt = SGD([{"params": [nn.Parameter(tn.zeros(1))]}, {"params": [nn.Parameter(tn.zeros(1))]}],
+              lr=0.1, momentum=0.9)  # fmt: skip
+    lr_before = [g["lr"] for g in opt.param_groups]
+    arg = list(kw)[-1]  # the bad option comes last
+    with pytest.raises(exc, match=name) as info:
+        getattr(lr_scheduler, name)(opt, **kw)
+    assert arg.split("[")[0] in str(info.value) or "mode" in str(info.value)
+    assert [g["lr"] for g in opt.param_groups] == lr_before
+
+
+def test_sequential_and_chained_check_their_schedulers():
+    p, q = nn.Parameter(tn.zeros(1)), nn.Parameter(tn.zeros(1))
+    o1, o2 = SGD([p], lr=0.1), SGD([q], lr=0.1)
+    e1, e2 = lr_scheduler.ExponentialLR(o1, 0.9), lr_scheduler.ExponentialLR(o2, 0.9)
+    with pytest.raises(ValueError, match="another optimizer"):
+        lr_scheduler.SequentialLR(o1, [e1, e2], milestones=[2])
+    with pytest.raises(ValueError, match="one milestone fewer"):
+        lr_scheduler.SequentialLR(o1, [e1], milestones=[2])
+    with pytest.raises(ValueError, match="ReduceLROnPlateau"):
+        lr_scheduler.ChainedScheduler([e1, lr_scheduler.ReduceLROnPlateau(o1)])
+    with pytest.raises(ValueError, match="at least one"):
+        lr_scheduler.ChainedScheduler([])
