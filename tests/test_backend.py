@@ -562,8 +562,7 @@ def test_col2im_kernel_source_agrees_with_the_tap_loop(case, dtype):
     """backend/cuda.py's CUDA col2im kernel, compiled for the CPU, against cpu.col2im."""
     cols, dst, geometry, want = _col2im_inputs(case, dtype, np.random.default_rng(0))
     got = fakecuda.backend.from_host(dst)
-    kernel = fakecuda.ElementwiseKernel(*tcuda.COL2IM_KERNEL)
-    assert tcuda.run_col2im(kernel, fakecuda.backend.from_host(cols), got, *geometry)
+    assert tcuda.run_col2im(fakecuda._kernel, fakecuda.backend.from_host(cols), got, *geometry)
     tol = 1e-6 if dtype == np.float32 else 1e-14
     np.testing.assert_allclose(fakecuda.backend.to_host(got), want, rtol=tol, atol=tol)
 
@@ -571,8 +570,8 @@ def test_col2im_kernel_source_agrees_with_the_tap_loop(case, dtype):
 @pytest.mark.skipif(not fakecuda.have_compiler(), reason="no C++ compiler to run the kernel")
 def test_conv2d_input_gradient_uses_the_kernel_on_the_stand_in(monkeypatch):
     calls = []
-    run = fakecuda.ElementwiseKernel.__call__
-    monkeypatch.setattr(fakecuda.ElementwiseKernel, "__call__",
+    run = fakecuda.RawKernel.__call__
+    monkeypatch.setattr(fakecuda.RawKernel, "__call__",
                         lambda self, *a: calls.append(self.name) or run(self, *a))  # fmt: skip
     x = tn.randn(2, 3, 7, 7, device="fakecuda", requires_grad=True)
     w = tn.randn(4, 3, 3, 3, device="fakecuda")
@@ -788,7 +787,7 @@ def test_doctor_finds_the_classic_cupy_faults():
 def _small_model():
     nn = pytest.importorskip("tinynet.nn")
     return nn.Sequential(
-        nn.Conv2d(1, 3, 3, padding=1),
+        nn.Conv2d(1, 3, 3, padding=1, bias=False),  # BatchNorm cancels a bias: its grad is ~0
         nn.BatchNorm2d(3),
         nn.ReLU(),
         nn.MaxPool2d(2),
@@ -805,8 +804,10 @@ def test_compare_devices_cpu_and_stand_in():
     assert report.devices == ("cpu", "fakecuda:0") and report.dtype == "float32"
     assert [e.name for e in report.outputs][:2] == ["0 (Conv2d)", "1 (BatchNorm2d)"]
     assert len(report.grads) == len(list(model.parameters()))
-    assert report.max_abs == 0.0  # NumPy underneath both: bit for bit
-    report.assert_close(rtol=0)
+    # NumPy underneath both, except tinynet's CUDA kernels (the loss), which the stand-in runs
+    # compiled by g++: they sum in another order, so float32 agrees to rounding, not bit for bit
+    assert 0.0 < report.max_abs < 1e-6
+    report.assert_close(rtol=1e-5)
     text = str(report)
     assert "cpu vs fakecuda:0" in text and "parameter gradients" in text and "0.weight" in text
     assert all(p.device == "cpu" for p in model.parameters())  # the model itself is untouched
@@ -871,7 +872,9 @@ def test_training_on_cpu_and_stand_in_gives_the_same_losses():
             opt.step()
             losses[dev].append(loss.item())
         assert all(p.device == dev for p in model.parameters())
-    assert losses["cpu"] == losses["fakecuda"]
+    # the stand-in runs the fused loss kernel (g++): float32 rounding apart, the same losses
+    np.testing.assert_allclose(losses["fakecuda"], losses["cpu"], rtol=1e-6)
+    assert losses["cpu"][-1] < losses["cpu"][0]
 
 
 # ----- a real GPU (pytest -m gpu) --------------------------------------------------------------

@@ -159,6 +159,7 @@ def synchronize(index=None) -> None:
     """Wait until every kernel queued on GPU `index` (default: the current one) has run."""
     cp = _cupy()
     (cp.cuda.Device() if index is None else cp.cuda.Device(index)).synchronize()
+    _errors.raise_pending(_plain_to_host)
 
 
 # ----- arrays ----------------------------------------------------------------------------------
@@ -180,9 +181,16 @@ def from_host(a, index=None):
         return cp.asarray(a)
 
 
-def to_host(a) -> np.ndarray:
-    """Copy a CuPy array to a NumPy array (waits for the kernels that compute it)."""
+def _plain_to_host(a) -> np.ndarray:
     return a.get()
+
+
+def to_host(a) -> np.ndarray:
+    """Copy a CuPy array to a NumPy array (waits for the kernels that compute it), then raise
+    an error a kernel recorded on the device meanwhile (DeviceErrors)."""
+    out = a.get()
+    _errors.raise_pending(_plain_to_host)
+    return out
 
 
 def from_dlpack(x):
@@ -212,55 +220,204 @@ def masked(values, mask):
     return _cupy().where(mask, values, values.dtype.type(0))
 
 
-# col2im as one kernel: each thread makes one element of the padded input gradient, summing
-# the column entries of the taps that read it (a gather: no atomics, one launch instead of
-# kH*kW strided adds). It must agree with cpu.col2im (tests run this very source on the CPU,
-# compiled by g++, through the stand-in's ElementwiseKernel).
-COL2IM_KERNEL = (
-    "raw T cols, int32 R, int32 Wd, int32 kH, int32 kW, int32 sH, int32 sW, "
-    "int32 dH, int32 dW, int32 oH, int32 oW, int32 pitch, int32 L",
-    "T dst",
-    """
-    const ptrdiff_t nc = i / ((ptrdiff_t)R * Wd);  // image and channel
+# ----- tinynet's own CUDA kernels -----------------------------------------------------------
+#
+# Each is a cupy.RawKernel whose whole source tinynet owns: `kernel_source(name, dtype)` is
+# exactly the text NVRTC compiles (tests/test_cupy_static.py compiles it with the real NVRTC
+# for sm_70/80/90; the stand-in compiles it with g++ and runs it on the CPU). T is float or
+# double; the loops are grid-stride, so any launch size covers any n.
+
+COL2IM_SOURCE = r"""
+// dst[n, c, y*sH + a*dH, x*sW + b*dW] += cols[n, c, a, b, y*pitch + x]: the adjoint of im2col.
+// One thread per element of the padded input gradient (N, C, R, Wd), summing the column
+// entries of the taps that read it: a gather (no atomics), one launch for all kH*kW taps.
+extern "C" __global__ void tinynet_col2im(
+    const T* cols, T* dst, long long n, int R, int Wd, int kH, int kW, int sH, int sW,
+    int dH, int dW, int oH, int oW, int pitch, long long L) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+       i += (long long)blockDim.x * gridDim.x) {
+    const long long nc = i / ((long long)R * Wd);  // image and channel
     const int h = (int)((i / Wd) % R), w = (int)(i % Wd);  // the padded input pixel
     T acc = 0;
     for (int a = 0; a < kH; ++a) {  // tap (a, b) reads (h, w) for output pixel (y, x) when
-        const int ty = h - a * dH;  // h = y*sH + a*dH and w = x*sW + b*dW
-        if (ty < 0 || ty % sH != 0 || ty / sH >= oH) continue;
-        for (int b = 0; b < kW; ++b) {
-            const int tx = w - b * dW;
-            if (tx < 0 || tx % sW != 0 || tx / sW >= oW) continue;
-            acc += cols[((nc * kH + a) * kW + b) * L + (ty / sH) * pitch + tx / sW];
-        }
+      const int ty = h - a * dH;    // h = y*sH + a*dH and w = x*sW + b*dW
+      if (ty < 0 || ty % sH != 0 || ty / sH >= oH) continue;
+      for (int b = 0; b < kW; ++b) {
+        const int tx = w - b * dW;
+        if (tx < 0 || tx % sW != 0 || tx / sW >= oW) continue;
+        acc += cols[((nc * kH + a) * kW + b) * L + (long long)(ty / sH) * pitch + tx / sW];
+      }
     }
-    dst = dst + acc;
-    """,
-    "tinynet_col2im",
-)
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+    dst[i] += acc;
+  }
+}
+"""
+
+SOFTMAX_XENT_SOURCE = r"""
+// cpu.softmax_xent for one row r = (n, m) of logits x (N, C, M) per thread, class stride M:
+//   loss[r] = (1 - ls) * w[t] * (lse - x[t]) + ls / C * (sum_c w_c * lse - sum_c w_c * x_c)
+//   p[n, :, m] = exp(x - lse)          (softmax, saved for the backward)
+// lse = log(sum(exp(x))) comes from one sweep with a running max (online softmax). A target
+// outside [0, C) that is not ignore_index is recorded in bad[0..3] = (1, t, C, ignore_index)
+// and raised by the host at its next synchronisation: nothing waits for the device here.
+extern "C" __global__ void tinynet_softmax_xent(
+    const T* x, const long long* target, const T* weight, T* loss, T* p, long long* bad,
+    long long rows, int C, long long M, long long ignore_index, T ls, int has_weight) {
+  for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < rows;
+       r += (long long)blockDim.x * gridDim.x) {
+    const T* xr = x + (r / M) * C * M + r % M;  // x[n, c, m] is xr[c * M]
+    T* pr = p + (r / M) * C * M + r % M;
+    T mx = -INFINITY, se = 0, wx = 0, ws = 0;
+    for (int c = 0; c < C; ++c) {
+      const T v = xr[c * M], wc = has_weight ? weight[c] : (T)1;
+      if (v > mx) {
+        se = se * exp(mx - v) + 1;
+        mx = v;
+      } else {
+        se += exp(v - mx);
+      }
+      wx += wc * v;
+      ws += wc;
+    }
+    const T lse = mx + log(se);
+    const long long t = target[r];
+    T l = 0;
+    if (t != ignore_index) {
+      if (t < 0 || t >= C) {
+        bad[1] = t;
+        bad[2] = C;
+        bad[3] = ignore_index;
+        bad[0] = 1;
+      } else {
+        const T wt = has_weight ? weight[t] : (T)1;
+        l = (1 - ls) * wt * (lse - xr[t * M]) + ls / C * (ws * lse - wx);
+      }
+    }
+    loss[r] = l;
+    for (int c = 0; c < C; ++c) pr[c * M] = exp(xr[c * M] - lse);
+  }
+}
+"""
+
+#: every kernel tinynet ships, by name
+KERNELS = {"tinynet_col2im": COL2IM_SOURCE, "tinynet_softmax_xent": SOFTMAX_XENT_SOURCE}
+#: the C type T stands for, per dtype the kernels take
+KERNEL_DTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_BLOCK = 256
+_MAX_BLOCKS = 4096  # grid-stride loops: more blocks than this only queue behind each other
+
+
+def kernel_source(name: str, dtype) -> str:
+    """The complete CUDA source of kernel `name` for arrays of `dtype` (float32, float64)."""
+    return f"typedef {KERNEL_DTYPES[np.dtype(dtype)]} T;\n" + KERNELS[name]
+
+
+def launch(kernel, n: int, args: tuple) -> None:
+    """Run a grid-stride `kernel` over n items (nothing for n == 0)."""
+    if n > 0:
+        kernel((min(-(-n // _BLOCK), _MAX_BLOCKS),), (_BLOCK,), args)
+
+
 _kernels: dict = {}
 
 
-def run_col2im(kernel, cols, dst, kernel_hw, stride, dilation, out_hw, pitch) -> bool:
-    """Run COL2IM_KERNEL (compiled as `kernel`) on C-contiguous arrays; False where it does not
-    apply (other dtypes, strided arrays): the caller then uses the plain array version."""
-    if dst.dtype not in _FUSED_DTYPES or cols.dtype != dst.dtype:
+def _raw_kernel(name: str, dtype):
+    """cupy.RawKernel for kernel_source(name, dtype), made once (CuPy compiles on first use)."""
+    key = (name, np.dtype(dtype))
+    if key not in _kernels:
+        _kernels[key] = _cupy().RawKernel(kernel_source(name, dtype), name)
+    return _kernels[key]
+
+
+def run_col2im(get_kernel, cols, dst, kernel_hw, stride, dilation, out_hw, pitch) -> bool:
+    """Run tinynet_col2im (`get_kernel(name, dtype)` gives it) on C-contiguous arrays; False
+    where it does not apply (other dtypes, strided arrays): the caller then uses cpu.col2im."""
+    if dst.dtype not in KERNEL_DTYPES or cols.dtype != dst.dtype:
         return False
     if not (cols.flags.c_contiguous and dst.flags.c_contiguous):
         return False
     R, Wd = dst.shape[2:]
-    kernel(cols, R, Wd, *kernel_hw, *stride, *dilation, *out_hw, pitch, cols.shape[-1], dst)
+    geometry = (*kernel_hw, *stride, *dilation, *out_hw, pitch)
+    args = (cols, dst, np.int64(dst.size), np.int32(R), np.int32(Wd))
+    args += tuple(np.int32(v) for v in geometry) + (np.int64(cols.shape[-1]),)
+    launch(get_kernel("tinynet_col2im", dst.dtype), dst.size, args)
     return True
 
 
 def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
     """cpu.col2im on the GPU: one fused kernel for float32/float64, the tap loop otherwise."""
-    if "col2im" not in _kernels:
-        _kernels["col2im"] = _cupy().ElementwiseKernel(*COL2IM_KERNEL)
-    if not run_col2im(_kernels["col2im"], cols, dst, kernel, stride, dilation, out_hw, pitch):
+    if not run_col2im(_raw_kernel, cols, dst, kernel, stride, dilation, out_hw, pitch):
         from . import cpu  # its col2im is plain array code, which runs on CuPy arrays as is
 
         cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+
+
+def run_softmax_xent(get_kernel, xp, flag, x, target, weight, ignore_index, label_smoothing):
+    """cpu.softmax_xent as one tinynet_softmax_xent launch (float16 computes in float32).
+
+    `flag` is the device's (4,) int64 error record (see DeviceErrors): the kernel marks an
+    out-of-range target there instead of the host checking it (which would wait for the GPU).
+    """
+    dt = x.dtype if x.dtype in KERNEL_DTYPES else np.dtype(np.float32)
+    N, C = x.shape[:2]
+    M = x.size // (N * C) if N * C else 0
+    xc = xp.ascontiguousarray(x, dtype=dt)
+    t = xp.ascontiguousarray(target, dtype=np.int64)
+    w = xc if weight is None else xp.ascontiguousarray(weight, dtype=dt)
+    loss, p = xp.empty(target.shape, dt), xp.empty(x.shape, dt)
+    args = (xc, t, w, loss, p, flag, np.int64(N * M), np.int32(C), np.int64(M),
+            np.int64(ignore_index), dt.type(label_smoothing),
+            np.int32(weight is not None))  # fmt: skip
+    launch(get_kernel("tinynet_softmax_xent", dt), N * M, args)
+    return loss.astype(x.dtype, copy=False), p.astype(x.dtype, copy=False)
+
+
+class DeviceErrors:
+    """Errors a kernel records on the device, raised by the host at its next synchronisation.
+
+    Checking a target's range on the host would wait for the GPU at every loss; instead
+    the kernel writes (1, value, C, ignore_index) into a small per-device array, and
+    `raise_pending` (called by `to_host` and `synchronize`, which wait for the GPU anyway)
+    reads it and raises the IndexError the CPU raises at once. Like a CUDA device-side
+    assert, the error surfaces where the host next waits, not at the line that caused it.
+    """
+
+    def __init__(self):
+        self._flags: dict = {}  # device id -> (4,) int64 device array
+        self._armed: set = set()  # device ids whose flag a kernel may have set since the check
+
+    def flag(self, xp, device_id: int):
+        """The device's error record, armed: the next `raise_pending` reads it."""
+        if device_id not in self._flags:
+            self._flags[device_id] = xp.zeros(4, dtype=np.int64)
+        self._armed.add(device_id)
+        return self._flags[device_id]
+
+    def raise_pending(self, to_host) -> None:
+        """Raise the error a kernel recorded since the last check (`to_host` reads the flag)."""
+        while self._armed:
+            flag = self._flags[self._armed.pop()]
+            hit, value, C, ignore_index = (int(v) for v in to_host(flag))
+            if hit:
+                flag[...] = 0
+                self._armed.clear()
+                raise IndexError(
+                    f"cross_entropy: target {value} is out of bounds for {C} classes (valid "
+                    f"targets are 0..{C - 1}, or ignore_index={ignore_index}); found on the GPU "
+                    "and raised at the next synchronisation, so results computed since are wrong"
+                )
+
+
+_errors = DeviceErrors()
+
+
+def softmax_xent(x, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """cpu.softmax_xent as one fused kernel; an out-of-range target raises at the next sync."""
+    cp, index = _cupy(), array_device_index(x)
+    with cp.cuda.Device(index):  # the kernel and its error record live on x's GPU
+        flag = _errors.flag(cp, index)
+        return run_softmax_xent(_raw_kernel, cp, flag, x, target, weight, ignore_index,
+                                label_smoothing)  # fmt: skip
 
 
 def strided_view(a, shape, strides):
