@@ -615,8 +615,7 @@ extern "C" void fakecuda_launch(unsigned grid, unsigned block, {decls}) {{
                             f"pass {want.name}(...)")  # fmt: skip
         return ctor(a)
 
-    def __call__(self, grid, block, args, *, shared_mem=0, stream=None,
-                 enable_cooperative_groups=False):  # fmt: skip
+    def __call__(self, grid, block, args, *, shared_mem=0):
         if len(args) != len(self.params):
             raise TypeError(f"{self.name}: takes {len(self.params)} arguments, got {len(args)}")
         cargs = [self._arg(p, a) for p, a in zip(self.params, args)]

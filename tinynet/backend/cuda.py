@@ -267,7 +267,7 @@ extern "C" __global__ void tinynet_softmax_xent(
        r += (long long)blockDim.x * gridDim.x) {
     const T* xr = x + (r / M) * C * M + r % M;  // x[n, c, m] is xr[c * M]
     T* pr = p + (r / M) * C * M + r % M;
-    T mx = -INFINITY, se = 0, wx = 0, ws = 0;
+    T mx = C > 0 ? xr[0] : (T)0, se = 0, wx = 0, ws = 0;  // (no INFINITY without headers)
     for (int c = 0; c < C; ++c) {
       const T v = xr[c * M], wc = has_weight ? weight[c] : (T)1;
       if (v > mx) {
