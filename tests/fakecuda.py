@@ -639,6 +639,7 @@ backend = types.ModuleType(
 backend.name = TYPE_NAME
 backend.xp = xp
 backend.dlpack_device_type = DLPACK_DEVICE_TYPE
+backend.conv_block_bytes = 2 << 20  # NumPy underneath: the CPU's cache-sized blocks
 
 
 def _is_array(a) -> bool:

@@ -11,6 +11,9 @@ from numpy.lib.stride_tricks import as_strided
 
 name = "cpu"
 xp = np
+#: conv2d builds its im2col columns in blocks of this many bytes: small enough to stay in the
+#: CPU's caches between the copy that makes them and the GEMM that reads them.
+conv_block_bytes = 2 << 20
 
 
 def keep_freed_memory() -> bool:

@@ -17,10 +17,7 @@ Each kernel here has a NumPy twin in backend/cpu.py that it must agree with:
 
 from __future__ import annotations
 
-import ctypes
-import importlib.metadata
 import os
-import re
 import sys
 
 import numpy as np
@@ -460,67 +457,21 @@ def empty_cache() -> None:
         _cupy_module.get_default_pinned_memory_pool().free_all_blocks()
 
 
-# ----- diagnosis (python -m tinynet doctor) -------------------------------------------------------
-
-
-def _cupy_distributions() -> list[tuple[str, str]]:
-    """Installed CuPy packages as (name, version): cupy-cuda12x, cupy-cuda11x, cupy, ..."""
-    found = {}
-    for dist in importlib.metadata.distributions():
-        dist_name = (dist.metadata["Name"] or "").lower().replace("_", "-")
-        if (
-            dist_name == "cupy"
-            or dist_name.startswith("cupy-cuda")
-            or dist_name.startswith("cupy-rocm")
-        ):
-            found[dist_name] = dist.version
-    return sorted(found.items())
-
-
-def wheel_cuda_major(dist_name: str) -> int | None:
-    """The CUDA major version a CuPy wheel is built for: cupy-cuda12x -> 12, -cuda117 -> 11."""
-    m = re.fullmatch(r"cupy-cuda(\d+)x", dist_name)
-    if m:
-        return int(m.group(1))
-    m = re.fullmatch(r"cupy-cuda(\d+)(\d)", dist_name)  # legacy per-minor wheels
-    return int(m.group(1)) if m else None
-
-
-def _driver_version() -> int | None:
-    """The CUDA version the NVIDIA driver supports (12040 = 12.4), from libcuda; None if absent."""
-    names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", "libcuda.so"]
-    for lib_name in names:
-        try:
-            lib = ctypes.CDLL(lib_name)
-        except OSError:
-            continue
-        version = ctypes.c_int(0)
-        try:
-            if lib.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value > 0:
-                return int(version.value)
-        except AttributeError:
-            continue
-    return None
-
-
-def cuda_version_str(v: int | None) -> str | None:
-    """12040 -> '12.4' (CUDA's integer version encoding)."""
-    if not v:
-        return None
-    return f"{v // 1000}.{(v % 1000) // 10}"
+# ----- facts for `python -m tinynet doctor` (tinynet/doctor.py judges them) -------------------
 
 
 def diagnose() -> dict:
-    """Versions, GPUs and the classic CuPy install faults, for `python -m tinynet doctor`."""
+    """What CuPy reports here: its version, the CUDA runtime and driver, the GPUs, whether
+    NVRTC compiles tinynet's kernels, and the errors met on the way (never raises)."""
     info: dict = {
-        "cupy_packages": _cupy_distributions(),
         "cupy_version": None,
         "import_error": None,
         "cuda_runtime": None,
         "runtime_error": None,
-        "cuda_driver": _driver_version(),
+        "cuda_driver": None,
         "gpus": [],
         "device_error": None,
+        "nvrtc": None,
     }
     try:
         cp = _cupy()
@@ -528,152 +479,59 @@ def diagnose() -> dict:
         e = _import_error
         if e is not None and not (isinstance(e, ModuleNotFoundError) and e.name == "cupy"):
             info["import_error"] = f"{type(e).__name__}: {_first_line(e)}"
-    else:
-        info["cupy_version"] = cp.__version__
-        try:
-            info["cuda_runtime"] = int(cp.cuda.runtime.runtimeGetVersion())
-        except Exception as e:
-            info["runtime_error"] = f"{type(e).__name__}: {_first_line(e)}"
-        if info["cuda_driver"] is None:
-            try:
-                info["cuda_driver"] = int(cp.cuda.runtime.driverGetVersion()) or None
-            except Exception:
-                pass
-        try:
-            n = _gpu_count()
-            for i in range(n):
-                props = cp.cuda.runtime.getDeviceProperties(i)
-                gpu_name = props["name"]
-                info["gpus"].append({
-                    "index": i,
-                    "name": gpu_name.decode() if isinstance(gpu_name, bytes) else str(gpu_name),
-                    "memory": int(props["totalGlobalMem"]),
-                    "capability": f"{props['major']}.{props['minor']}",
-                })  # fmt: skip
-        except RuntimeError as e:
-            info["device_error"] = str(e)
-        except Exception as e:
-            info["device_error"] = f"{type(e).__name__}: {_first_line(e)}"
-    info["findings"] = findings(info)
+        return info
+    info["cupy_version"] = cp.__version__
+    try:
+        info["cuda_runtime"] = int(cp.cuda.runtime.runtimeGetVersion())
+    except Exception as e:
+        info["runtime_error"] = f"{type(e).__name__}: {_first_line(e)}"
+    try:
+        info["cuda_driver"] = int(cp.cuda.runtime.driverGetVersion()) or None
+    except Exception:
+        pass
+    try:
+        for i in range(_gpu_count()):
+            props = cp.cuda.runtime.getDeviceProperties(i)
+            gpu_name = props["name"]
+            info["gpus"].append({
+                "index": i,
+                "name": gpu_name.decode() if isinstance(gpu_name, bytes) else str(gpu_name),
+                "memory": int(props["totalGlobalMem"]),
+                "capability": f"{props['major']}.{props['minor']}",
+            })  # fmt: skip
+    except RuntimeError as e:
+        info["device_error"] = str(e)
+    except Exception as e:
+        info["device_error"] = f"{type(e).__name__}: {_first_line(e)}"
+    gpu = info["gpus"][0]["capability"].replace(".", "") if info["gpus"] else "80"
+    info["nvrtc"] = compile_kernels(f"sm_{gpu}")
     return info
 
 
-_LIB_MISSING = re.compile(
-    r"libcudart|libnvrtc|libcublas|libcurand|libcusparse|libcusolver|libcufft|cudart64|"
-    r"nvrtc64|CUDA path could not be detected|cannot open shared object",
-    re.I,
-)
+def compile_kernels(arch: str = "sm_80") -> dict:
+    """Compile every kernel in KERNELS, for each dtype, with CuPy's NVRTC (no GPU needed).
 
-
-def _wheel_for(driver_major: int | None) -> str:
-    if driver_major is None or driver_major >= 13:
-        return "cupy-cuda13x" if driver_major else "cupy-cuda12x"
-    return f"cupy-cuda{driver_major}x" if driver_major >= 11 else "cupy-cuda11x"
-
-
-def findings(info: dict) -> list[tuple[str, str, str]]:
-    """(level, what, fix) for a `diagnose()` dict; level is 'ok', 'note' or 'fault'.
-
-    Pure: tests feed it made-up dicts for each classic fault.
+    Returns {"version": "12.9" or None, "arch", "compiled": how many compiled, "failures":
+    [(kernel, dtype, the compiler's first error)], "error": why NVRTC cannot be used, or None}.
     """
-    out: list[tuple[str, str, str]] = []
-    dists = info.get("cupy_packages") or []
-    driver = info.get("cuda_driver")
-    driver_major = driver // 1000 if driver else None
-    driver_s = cuda_version_str(driver)
-    wheel = _wheel_for(driver_major)
+    out: dict = {"version": None, "arch": arch, "compiled": 0, "failures": [], "error": None}
+    try:
+        from cupy_backends.cuda.libs import nvrtc
 
-    if not dists and info.get("cupy_version") is None and not info.get("import_error"):
-        if driver is None:
-            out.append(
-                (
-                    "note",
-                    "CuPy is not installed and no NVIDIA driver was found: tinynet "
-                    "runs on the CPU here",
-                    "for a GPU: install the NVIDIA driver, then `pip install tinynet[cuda]`",
-                )
-            )
-        else:
-            fix = f"`pip install {wheel}`"
-            if wheel == "cupy-cuda12x":
-                fix = "`pip install tinynet[cuda]` (that is cupy-cuda12x)"
-            if driver_major is not None and driver_major < 11:
-                fix = (
-                    f"the driver (CUDA {driver_s}) is older than any current CuPy wheel "
-                    "supports: update the NVIDIA driver, then `pip install tinynet[cuda]`"
-                )
-            out.append(
-                (
-                    "fault",
-                    f"CuPy is not installed, so the GPU (driver for CUDA {driver_s}) "
-                    "cannot be used",
-                    fix,
-                )
-            )
-        return out  # fmt: skip
-
-    if len(dists) > 1:
-        names = " ".join(n for n, _ in dists)
-        out.append(("fault", f"several CuPy packages are installed ({names}); they overwrite "
-                    "each other's files",
-                    f"`pip uninstall -y {names}`, then `pip install {wheel}`"))  # fmt: skip
-
-    for dist_name, _ in dists:
-        major = wheel_cuda_major(dist_name)
-        if major is not None and driver_major is not None and major > driver_major:
-            out.append((
-                "fault",
-                f"{dist_name} is built for CUDA {major}, but the NVIDIA driver supports CUDA "
-                f"{driver_s} at most",
-                f"update the NVIDIA driver to one for CUDA {major}, or `pip uninstall -y "
-                f"{dist_name} && pip install {wheel}`",
-            ))  # fmt: skip
-
-    major = next((wheel_cuda_major(n) for n, _ in dists if wheel_cuda_major(n)), None)
-    lib_fix = (
-        f'install the CUDA {major or ""} runtime libraries: `pip install "{dists[0][0]}[ctk]"` '
-        f"(CuPy 14+), or `pip install nvidia-cuda-runtime-cu{major or 12} "
-        f"nvidia-cuda-nvrtc-cu{major or 12} nvidia-cublas-cu{major or 12}`, or the CUDA Toolkit "
-        "with CUDA_PATH set"
-        if dists
-        else "reinstall CuPy: `pip install --force-reinstall tinynet[cuda]`"
-    )
-    for key in ("import_error", "runtime_error"):
-        err = info.get(key)
-        if not err:
-            continue
-        if _LIB_MISSING.search(err):
-            out.append(("fault", f"CuPy cannot load the CUDA libraries ({err})", lib_fix))
-        else:
-            pkg = dists[0][0] if dists else "cupy-cuda12x"
-            out.append(("fault", f"CuPy failed to load ({err})",
-                        f"reinstall it: `pip install --force-reinstall {pkg}`; if that does not "
-                        f"help, `pip uninstall -y {pkg} && pip install {wheel}`"))  # fmt: skip
-
-    if info.get("cupy_version") and not info.get("gpus"):
-        err = info.get("device_error") or ""
-        if driver is None:
-            out.append(("note", f"CuPy {info['cupy_version']} is installed, but no NVIDIA driver "
-                        "was found: tinynet runs on the CPU here",
-                        "on a GPU machine, install the NVIDIA driver"))  # fmt: skip
-        elif "InsufficientDriver" in err or "insufficient" in err.lower():
-            runtime = cuda_version_str(info.get("cuda_runtime")) or "?"
-            out.append(("fault", f"the NVIDIA driver (CUDA {driver_s}) is older than the CUDA "
-                        f"runtime CuPy uses ({runtime})",
-                        f"update the NVIDIA driver, or `pip install {wheel}` in place of the "
-                        "installed CuPy"))  # fmt: skip
-        elif not any(level == "fault" for level, _, _ in out):
-            out.append(("fault", f"CuPy cannot reach a GPU: {_first_line_s(err)}",
-                        "check that `nvidia-smi` lists a GPU and that CUDA_VISIBLE_DEVICES does "
-                        "not hide it"))  # fmt: skip
-
-    if not any(level == "fault" for level, _, _ in out) and info.get("gpus"):
-        n = len(info["gpus"])
-        runtime = cuda_version_str(info.get("cuda_runtime"))
-        out.append(("ok", f"CuPy {info['cupy_version']} on CUDA {runtime} (driver {driver_s}): "
-                    f"{n} GPU{'s' if n != 1 else ''} usable", ""))  # fmt: skip
+        out["version"] = ".".join(str(v) for v in nvrtc.getVersion())
+    except Exception as e:  # no CuPy, or no libnvrtc where CuPy looks
+        out["error"] = f"{type(e).__name__}: {_first_line(e)}"
+        return out
+    for name in KERNELS:
+        for dtype in KERNEL_DTYPES:
+            prog = nvrtc.createProgram(kernel_source(name, dtype), f"{name}.cu", [], [])
+            try:
+                nvrtc.compileProgram(prog, ["-ftz=true", f"-arch={arch}"])
+                out["compiled"] += 1
+            except nvrtc.NVRTCError as e:
+                log = nvrtc.getProgramLog(prog)
+                errors = [ln.strip() for ln in log.splitlines() if "error" in ln]
+                out["failures"].append((name, str(dtype), (errors or [str(e)])[0]))
+            finally:
+                nvrtc.destroyProgram(prog)
     return out
-
-
-def _first_line_s(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"
