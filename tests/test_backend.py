@@ -1016,6 +1016,32 @@ def test_gpu_col2im_kernel_agrees_with_the_tap_loop(case, dtype):
 
 
 @pytest.mark.gpu
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+@pytest.mark.parametrize("case", XENT_CASES)
+def test_gpu_softmax_xent_kernel_agrees_with_numpy(case, dtype):
+    import cupy
+
+    x, t, w, ignore, ls = _xent_inputs(case, dtype, np.random.default_rng(1))
+    want = tb.cpu.softmax_xent(x.astype(np.float64), t, w, ignore, ls)
+    wd = None if w is None else cupy.asarray(w)
+    got = tcuda.softmax_xent(cupy.asarray(x), cupy.asarray(t), wd, ignore, ls)
+    tol = {np.float16: 2e-3, np.float32: 2e-5, np.float64: 1e-12}[dtype]
+    for g, wnt in zip(got, want):
+        assert g.dtype == dtype
+        np.testing.assert_allclose(g.get().astype(np.float64), wnt, rtol=tol, atol=tol)
+
+
+@pytest.mark.gpu
+def test_gpu_cross_entropy_raises_a_bad_target_at_the_next_sync():
+    x = tn.randn(4, 5, device="cuda")
+    loss = tn.nn.functional.cross_entropy(x, tn.tensor([0, 1, 7, 2], device="cuda"))
+    with pytest.raises(IndexError, match="target 7 is out of bounds for 5 classes"):
+        loss.item()
+    ok = tn.nn.functional.cross_entropy(x, tn.tensor([0, 1, 3, 2], device="cuda"))
+    assert np.isfinite(ok.item())
+
+
+@pytest.mark.gpu
 def test_gpu_dlpack_with_cupy_and_torch():
     import cupy
 
