@@ -3,7 +3,7 @@
 Importing this module is cheap and never fails: CuPy is imported the first time a
 "cuda" device is made (`Device.__init__` calls `check_device`, then reads `xp`). A
 missing CuPy or a missing GPU raises a RuntimeError that says which one and how to
-fix it. `diagnose()` gathers what `python -m tinynet doctor` prints.
+fix it. `diagnose()` gathers the facts `python -m tinynet doctor` judges.
 
 Each kernel here has a NumPy twin in backend/cpu.py that it must agree with:
 
@@ -13,6 +13,10 @@ Each kernel here has a NumPy twin in backend/cpu.py that it must agree with:
     erf            cupyx.scipy.special.erf       vs  math.erf elementwise
     generator      cupy.random.default_rng       vs  numpy.random.default_rng (only the
                    methods CuPy's Generator has: random, standard_normal, integers, ...)
+    masked         cupy.where                    vs  a multiply by the mask
+    col2im         RawKernel tinynet_col2im      vs  a loop over the kernel taps
+    softmax_xent   RawKernel tinynet_softmax_xent  vs  the same math in NumPy (its target
+                   check runs on the device and raises at the next sync: DeviceErrors)
 """
 
 from __future__ import annotations
@@ -252,11 +256,13 @@ extern "C" __global__ void tinynet_col2im(
 
 SOFTMAX_XENT_SOURCE = r"""
 // cpu.softmax_xent for one row r = (n, m) of logits x (N, C, M) per thread, class stride M:
-//   loss[r] = (1 - ls) * w[t] * (lse - x[t]) + ls / C * (sum_c w_c * lse - sum_c w_c * x_c)
+//   loss[r] = (1 - ls) * w[t] * (lse - x[t]) + ls / C * sum_c w_c * (lse - x_c)
 //   p[n, :, m] = exp(x - lse)          (softmax, saved for the backward)
-// lse = log(sum(exp(x))) comes from one sweep with a running max (online softmax). A target
-// outside [0, C) that is not ignore_index is recorded in bad[0..3] = (1, t, C, ignore_index)
-// and raised by the host at its next synchronisation: nothing waits for the device here.
+// lse = log(sum(exp(x))) comes from one sweep with a running max mx (online softmax):
+// se = sum(exp(x - mx)), and sums of logits are kept relative to x0 = x[0] so that the
+// smoothing term does not subtract two large numbers. A target outside [0, C) that is not
+// ignore_index is recorded in bad[0..3] = (1, t, C, ignore_index) and raised by the host at
+// its next synchronisation: nothing waits for the device here.
 extern "C" __global__ void tinynet_softmax_xent(
     const T* x, const long long* target, const T* weight, T* loss, T* p, long long* bad,
     long long rows, int C, long long M, long long ignore_index, T ls, int has_weight) {
@@ -264,7 +270,8 @@ extern "C" __global__ void tinynet_softmax_xent(
        r += (long long)blockDim.x * gridDim.x) {
     const T* xr = x + (r / M) * C * M + r % M;  // x[n, c, m] is xr[c * M]
     T* pr = p + (r / M) * C * M + r % M;
-    T mx = C > 0 ? xr[0] : (T)0, se = 0, wx = 0, ws = 0;  // (no INFINITY without headers)
+    const T x0 = C > 0 ? xr[0] : (T)0;
+    T mx = x0, se = 0, wx = 0, ws = 0;  // wx = sum_c w_c * (x_c - x0), ws = sum_c w_c
     for (int c = 0; c < C; ++c) {
       const T v = xr[c * M], wc = has_weight ? weight[c] : (T)1;
       if (v > mx) {
@@ -273,10 +280,10 @@ extern "C" __global__ void tinynet_softmax_xent(
       } else {
         se += exp(v - mx);
       }
-      wx += wc * v;
+      wx += wc * (v - x0);
       ws += wc;
     }
-    const T lse = mx + log(se);
+    const T lse_mx = log(se);  // lse - mx
     const long long t = target[r];
     T l = 0;
     if (t != ignore_index) {
@@ -287,11 +294,11 @@ extern "C" __global__ void tinynet_softmax_xent(
         bad[0] = 1;
       } else {
         const T wt = has_weight ? weight[t] : (T)1;
-        l = (1 - ls) * wt * (lse - xr[t * M]) + ls / C * (ws * lse - wx);
+        l = (1 - ls) * wt * (mx - xr[t * M] + lse_mx) + ls / C * (ws * (mx - x0 + lse_mx) - wx);
       }
     }
     loss[r] = l;
-    for (int c = 0; c < C; ++c) pr[c * M] = exp(xr[c * M] - lse);
+    for (int c = 0; c < C; ++c) pr[c * M] = exp(xr[c * M] - mx) / se;
   }
 }
 """
