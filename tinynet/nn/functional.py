@@ -445,10 +445,10 @@ class CrossEntropy(Function):
     def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
         xp = ctx.device.xp
         C, ls = x.shape[1], label_smoothing
-        t, wt, valid = _target_weights(xp, target, weight, ignore_index, x.dtype)
         # per-sample loss and p = softmax(x) (for backward): one fused kernel on a GPU, which
         # also checks the targets' range there (raising at the next sync, docs/backends.md)
         loss, p = ctx.device.backend.softmax_xent(x, target, weight, ignore_index, ls)
+        t, wt, valid = _target_weights(xp, target, weight, ignore_index, x.dtype)
         wsum = C if weight is None else weight.sum()  # sum_c w_c
         out, ctx.denom = _reduce(xp, loss, wt, reduction)
         ctx.save_for_backward(x, p)
