@@ -11,6 +11,9 @@ from numpy.lib.stride_tricks import as_strided
 
 name = "cpu"
 xp = np
+#: conv2d builds its im2col columns in blocks of this many bytes: small enough to stay in the
+#: CPU's caches between the copy that makes them and the GEMM that reads them.
+conv_block_bytes = 2 << 20
 
 
 def keep_freed_memory() -> bool:
@@ -101,6 +104,38 @@ def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
             rows = slice(i * dH, i * dH + sH * (oH - 1) + 1, sH)
             cols_ = slice(j * dW, j * dW + sW * (oW - 1) + 1, sW)
             dst[:, :, rows, cols_] += cols[:, :, i, j]
+
+
+def softmax_xent(x, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """Per-sample cross entropy of logits x (N, C, ...) and class indices (N, ...), and softmax.
+
+    loss = (1 - ls) * w[t] * (lse - x[t]) + ls / C * sum_c w_c * (lse - x_c), lse the
+    log-sum-exp over classes (0 where t == ignore_index); p = exp(x - lse). Returns (loss, p).
+    A target outside [0, C) that is not ignore_index raises IndexError. Plain array code;
+    backend/cuda.py runs the same math as one fused kernel.
+    """
+    C = x.shape[1]
+    bad = ((target < 0) | (target >= C)) & (target != ignore_index)
+    if bad.any():
+        raise IndexError(
+            f"cross_entropy: target {int(target[bad][0])} is out of bounds for {C} classes "
+            f"(valid targets are 0..{C - 1}, or ignore_index={ignore_index})"
+        )
+    valid = target != ignore_index
+    t = np.where(valid, target, 0)[:, None]
+    wc = 1.0 if weight is None else weight.astype(x.dtype).reshape((C,) + (1,) * (x.ndim - 2))
+    wt = valid.astype(x.dtype) if weight is None else wc.reshape(C)[t[:, 0]] * valid
+    s = x - x.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    se = p.sum(axis=1, keepdims=True)
+    lse = np.log(se)[:, 0]  # log_softmax(x)_c = s_c - lse
+    loss = (lse - np.take_along_axis(s, t, axis=1)[:, 0]) * ((1.0 - label_smoothing) * wt)
+    if label_smoothing:
+        ws = (s * wc).sum(axis=1)
+        wsum = C if weight is None else wc.sum()
+        loss -= (ws - wsum * lse) * valid * (label_smoothing / C)
+    p /= se
+    return loss, p
 
 
 def generator(seed=None) -> np.random.Generator:
