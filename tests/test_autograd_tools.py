@@ -858,7 +858,7 @@ def test_inspect_autograd_example_runs(capsys, tmp_path):
 # ----- every device ------------------------------------------------------------------------------
 
 
-def test_tools_work_on_every_device(device):
+def test_tools_work_on_every_device(device, tmp_path):
     # the strict stand-in device catches any implicit host transfer in the tools
     x = tn.tensor([0.5, 1.0, 2.0], device=device, requires_grad=True)
     with tn.autograd.tape() as tape:
@@ -866,8 +866,10 @@ def test_tools_work_on_every_device(device):
         z = (y + y.tanh()).sum()
     z.backward()
     buf = io.StringIO()
-    tape.explain(file=buf)
-    assert "dx = grad * y" in buf.getvalue()
+    tape.explain(file=buf, values=True)
+    assert "dx = grad * y" in buf.getvalue() and "= [0.5, 1. , 2. ]" in buf.getvalue()
+    assert "|g| = " in tn.viz.graph(z)._repr_svg_() and "<table>" in tape._repr_html_()
+    assert "tinynet-data" in open(tn.viz.to_html(z, str(tmp_path / "p.html"))).read()
     assert tape.backward_order == [n.seq for n in reversed(tape.nodes)]
     _parse_dot(tn.viz.to_dot(z))
     v = tn.ones(3, device=device)
@@ -1052,6 +1054,10 @@ def test_to_html_runs_its_own_backward_and_leaves_grad_alone(tmp_path):
         tn.viz.to_html(x.detach(), str(tmp_path / "c.html"))
     with pytest.raises(TypeError, match="expected a Tensor"):
         tn.viz.to_html(np.ones(2), str(tmp_path / "d.html"))
+    with pytest.raises(TypeError, match="to_html: params must be a Module or a dict"):
+        tn.viz.to_html((x * 2).sum(), str(tmp_path / "e.html"), params=[x])
+    with pytest.raises(TypeError, match="tape: params must be a Module or a dict.*list"):
+        tn.autograd.tape(params=[x])
 
 
 def _chromium():

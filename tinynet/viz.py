@@ -90,10 +90,10 @@ class _Graph:
     ops: list = field(default_factory=list)  # nodes sorted by seq
 
 
-def _collect(tensor: Tensor, params) -> _Graph:
+def _collect(tensor: Tensor, params, op: str = "to_dot") -> _Graph:
     """Walk the graph behind `tensor` (iteratively) into boxes and edges, in tape order."""
     g = _Graph()
-    names = _names(params)
+    names = _names(params, op)
     root = tensor.grad_fn
     out_key = -1
     if root is None:
@@ -325,14 +325,14 @@ class Graph:
 
     def svg(self) -> str:
         """The graph as SVG text: ops in tape order, leaves and inputs beside them."""
-        g = _collect(self.tensor, self.params)
+        g = _collect(self.tensor, self.params, "graph")
         return _svg(g, *_layout(g))
 
     def _repr_svg_(self) -> str:
         return self.svg()
 
     def __repr__(self) -> str:
-        g = _collect(self.tensor, self.params)
+        g = _collect(self.tensor, self.params, "graph")
         return f"<Graph: {len(g.ops)} ops, {len(g.boxes) - len(g.ops) - 1} inputs>"
 
 
@@ -403,8 +403,8 @@ def _page_data(tensor: Tensor, params) -> tuple[_Graph, dict]:
     tape = _tape_of(root)
     if tape is None or tape.step(root) is None:
         tape = _adopt(tensor, params)
-    g = _collect(tensor, params)
-    names = {**tape.names, **_names(params)}
+    g = _collect(tensor, params, "to_html")
+    names = {**tape.names, **_names(params, "to_html")}
     steps = []
     for k, s in enumerate(st for st in tape.steps if id(st.entry.node) in g.boxes):
         e, node = s.entry, s.entry.node
@@ -579,6 +579,7 @@ def to_html(tensor: Tensor, path: str, params=None, title: str = "tinynet: a bac
     """
     if not isinstance(tensor, Tensor):
         raise TypeError(f"to_html: expected a Tensor, got {type(tensor).__name__}")
+    _names(params, "to_html")  # a bad params fails before any work
     g, data = _page_data(tensor, params)
     svg = _svg(g, *_layout(g)).replace(' xmlns="http://www.w3.org/2000/svg"', "", 1)  # inline
     blob = json.dumps(data).replace("</", "<\\/")

@@ -122,7 +122,7 @@ def _small(t):
     return np.array(t.device.backend.to_host(t.data), copy=True)
 
 
-def _names(params) -> dict[int, str]:
+def _names(params, op: str = "tape") -> dict[int, str]:
     """id(tensor) -> name, from a Module (named_parameters) or a {name: tensor} dict."""
     if params is None:
         return {}
@@ -132,7 +132,7 @@ def _names(params) -> dict[int, str]:
         items = params.items()
     else:
         raise TypeError(
-            f"params must be a Module or a dict of named tensors, got {type(params).__name__}"
+            f"{op}: params must be a Module or a dict of named tensors, got {type(params).__name__}"
         )
     return {id(t): name for name, t in items}
 
