@@ -522,7 +522,7 @@ _JS = r"""
     h += "<h2>forward values</h2>";
     for (var a = 0; a < s.inputs.length; a++) {
       var inp = s.inputs[a];
-      h += "<div><span class='k'>" + esc(inp.name) + "</span>" + esc(inp.source) + " " +
+      h += "<div><span class='k'>" + esc(inp.name) + "</span>from " + esc(inp.source) + ": " +
            tensor(inp) + "</div>";
     }
     h += "<div><span class='k'>output</span>" + tensor(s.output) + "</div>";
