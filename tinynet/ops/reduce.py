@@ -425,6 +425,7 @@ class Norm(Function):
             y = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
         else:
             y = (a**p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+        y = xp.asarray(y)  # a full reduction gives a NumPy scalar: saved as the output, an array
         ctx.save_for_backward(x, y)
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         return y
