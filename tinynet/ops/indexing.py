@@ -318,16 +318,18 @@ def _index_tensor(op: str, index) -> Tensor:
     return index
 
 
-def _along(x: Tensor, d: int, index: Tensor) -> _Index:
+def _along(x: Tensor, d: int, index: Tensor, repeats: bool = True) -> _Index:
     """The positions `index` names along dim `d` of x, each other dim counted by arange:
-    x[_along(x, d, index)][i][j][k] = x[i][index[i][j][k]][k] for d=1 (gather's rule)."""
+    x[_along(x, d, index)][i][j][k] = x[i][index[i][j][k]][k] for d=1 (gather's rule).
+    `repeats=False` promises no position repeats (a sort's indices), so the backward may
+    assign instead of scatter-adding."""
     xp = x.device.xp
     parts = tuple(
         index.data if k == d
         else xp.arange(n).reshape(tuple(-1 if j == k else 1 for j in range(x.ndim)))
         for k, n in enumerate(index.shape)
     )  # fmt: skip
-    return _Index(None, parts, True)
+    return _Index(None, parts, repeats)
 
 
 def _check_gather_like(op: str, x: Tensor, dim: int, index: Tensor, src=None) -> int:
@@ -506,7 +508,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
         return SortResult(x.clone(), const(x, x.device.xp.zeros((), dtype="int64")))
     d, idx = _sort_indices("sort", x, dim, descending)
     indices = const(x, idx)
-    return SortResult(GetItem.apply(x, _along(x, d, indices)), indices)
+    return SortResult(GetItem.apply(x, _along(x, d, indices, repeats=False)), indices)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
@@ -526,7 +528,7 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     d, idx = _sort_indices("topk", x, dim, largest)
     idx = idx[(slice(None),) * d + (slice(0, int(k)),)]
     indices = const(x, idx)
-    return TopkResult(GetItem.apply(x, _along(x, d, indices)), indices)
+    return TopkResult(GetItem.apply(x, _along(x, d, indices, repeats=False)), indices)
 
 
 # ----- cutting into pieces -------------------------------------------------------------------
