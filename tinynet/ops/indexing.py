@@ -525,9 +525,17 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     if x.ndim == 0:
         out = sort(x)
         return TopkResult(*out) if k else TopkResult(x.reshape(1)[:0], out.indices.reshape(1)[:0])
-    d, idx = _sort_indices("topk", x, dim, largest)
-    idx = idx[(slice(None),) * d + (slice(0, int(k)),)]
-    indices = const(x, idx)
+    d = _dim("topk", dim, x.ndim)
+    xp, k = x.device.xp, int(k)
+    lead = (slice(None),) * d
+    if 0 < k < n:  # partition first (the k winners, NaN counting as largest), sort only them
+        part = xp.argpartition(x.data, n - k if largest else k - 1, axis=d)
+        part = part[lead + (slice(n - k, n) if largest else slice(0, k),)]
+        order = _argsort(xp.take_along_axis(x.data, part, axis=d), d, largest, xp)
+        idx = xp.take_along_axis(part, order, axis=d)
+    else:
+        idx = _argsort(x.data, d, largest, xp)[lead + (slice(0, k),)]
+    indices = const(x, idx.astype("int64", copy=False))
     return TopkResult(GetItem.apply(x, _along(x, d, indices, repeats=False)), indices)
 
 
