@@ -248,3 +248,16 @@ def test_bad_input_is_named(call, error, match):
     x = tn.ones(3, 4)
     with pytest.raises(error, match=match):
         call(x)
+
+
+@pytest.mark.parametrize("shape", [(), (3, 4)])
+def test_norm_over_all_entries_is_twice_differentiable(shape, torch):
+    """A full reduction's output is a NumPy scalar: Norm must still save it as its output."""
+    a = np.random.default_rng(1).uniform(-2, 2, shape)
+    x, xt = tn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    (g,) = tn.autograd.grad(tn.norm(x), x, create_graph=True)
+    (gt,) = torch.autograd.grad(torch.norm(xt), xt, create_graph=True)
+    h = np.random.default_rng(2).standard_normal(shape)
+    (gg,) = tn.autograd.grad((g * tn.tensor(h)).sum(), x)
+    (ggt,) = torch.autograd.grad((gt * torch.tensor(h)).sum(), xt)
+    _close(gg, ggt, atol=1e-12)

@@ -93,7 +93,7 @@ class Einsum(Function):
     def forward(ctx, *xs, eq):
         ctx.eq = eq
         ctx.save_for_backward(*xs)
-        return ctx.device.xp.asarray(ctx.device.xp.einsum(eq, *xs, optimize=len(xs) > 2))
+        return ctx.device.xp.asarray(ctx.device.xp.einsum(eq, *xs, optimize=True))  # BLAS
 
     @staticmethod
     def backward(ctx, grad):
@@ -177,6 +177,11 @@ def einsum(equation: str, *operands) -> Tensor:
     operand (diagonals), and the implicit output (letters used once, sorted). Operands may
     also come as one list.
     """
+    if not isinstance(equation, str):
+        raise TypeError(
+            "einsum: the first argument must be the equation string (the sublist format "
+            f"einsum(op, [0, 1], ...) is not supported), got {type(equation).__name__}"
+        )
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not operands:

@@ -440,6 +440,7 @@ class Norm(Function):
             y = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
         else:
             y = (a**p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+        y = xp.asarray(y)  # a full reduction gives a NumPy scalar: saved as the output, an array
         ctx.save_for_backward(x, y)
         ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
         return y
@@ -659,29 +660,24 @@ def _zeros_at(a, mask, torch=None):
     return a - a.detach() * tensor(mask, dtype=a.dtype, device=a.device)
 
 
-Cumsum.samples = staticmethod(
-    lambda: [
-        Sample(((3, 4),), lambda torch, a: torch.cumsum(a, 1), lambda a: cumsum(a, 1)),
-        Sample(((2, 3, 4),), lambda torch, a: torch.cumsum(a, -3), lambda a: cumsum(a, -3),
-               name="first dim"),
-        Sample(((),), lambda torch, a: torch.cumsum(a, 0), lambda a: cumsum(a, 0), name="0-d"),
-        Sample((Int((3, 4), 5),), lambda torch, a: torch.cumsum(a, 0), lambda a: cumsum(a, 0),
-               grad=False, name="int"),
-    ]
-)  # fmt: skip
+def _scan_samples(name: str, fn) -> list:
+    """cumsum's and cumprod's samples (their gradients at zeros: tests/test_ops_extra.py, as a
+    gradcheck can't vary an input that must stay 0)."""
 
-Cumprod.samples = staticmethod(
-    lambda: [
-        Sample(((3, 4),), lambda torch, a: torch.cumprod(a, 1), lambda a: cumprod(a, 1)),
-        Sample(((2, 3, 4),), lambda torch, a: torch.cumprod(a, -2), lambda a: cumprod(a, -2),
-               name="middle dim"),
-        # gradients at zeros: tests/test_ops_extra.py (a gradcheck can't vary an input that
-        # must stay 0)
-        Sample(((),), lambda torch, a: torch.cumprod(a, 0), lambda a: cumprod(a, 0), name="0-d"),
-        Sample((Int((3, 4), 5),), lambda torch, a: torch.cumprod(a, 1), lambda a: cumprod(a, 1),
-               grad=False, name="int"),
+    def pair(dim):
+        return (lambda torch, a: getattr(torch, name)(a, dim)), (lambda a: fn(a, dim))
+
+    return [
+        Sample(((3, 4),), *pair(1)),
+        Sample(((2, 3, 4),), *pair(-3), name="first dim"),
+        Sample(((2, 3, 4),), *pair(-2), name="middle dim"),
+        Sample(((),), *pair(0), name="0-d"),
+        Sample((Int((3, 4), 5),), *pair(1), grad=False, name="int"),
     ]
-)  # fmt: skip
+
+
+Cumsum.samples = staticmethod(lambda: _scan_samples("cumsum", cumsum))
+Cumprod.samples = staticmethod(lambda: _scan_samples("cumprod", cumprod))
 
 
 def _norm_fns(*args, zeros=None, **kw):
