@@ -8,6 +8,7 @@ from . import (  # noqa: E402  (after Tensor: layers and optimizers build on it)
     ops,
     optim,
     testing,
+    utils,  # torch's paths: tinynet.utils.data is tinynet.data
     viz,  # noqa: E402  (graph pictures: to_dot, render)
 )
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled

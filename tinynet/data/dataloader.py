@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import numbers
+import time
 import weakref
 from collections.abc import Iterator
 
@@ -341,8 +342,9 @@ def _shutdown(procs: list, conns: list) -> None:
             c.close()
         except OSError:
             pass
+    deadline = time.monotonic() + 1.0  # then a worker still busy in __getitem__ is terminated
     for p in procs:
-        p.join(timeout=5)
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
     for p in procs:
         if p.is_alive():
             p.terminate()
@@ -359,7 +361,7 @@ class _WorkerIterator:
         ctx = multiprocessing.get_context("fork")
         ds = loader.dataset
         iterable = isinstance(ds, IterableDataset)
-        self._loader = loader
+        self._persistent = loader.persistent_workers  # no reference to the loader: no cycle
         self._iterable = iterable
         self._timeout = loader.timeout
         self._procs, self._conns = [], []
@@ -483,7 +485,7 @@ class _WorkerIterator:
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
     def _end_pass(self) -> None:
-        if not self._loader.persistent_workers:
+        if not self._persistent:
             self.close()
 
     def close(self) -> None:
