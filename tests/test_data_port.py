@@ -444,12 +444,6 @@ def test_no_worker_is_left_behind():
 
 
 def test_iterable_dataset_with_workers():
-    class Stream(IterableDataset):
-        def __iter__(self):
-            info = get_worker_info()
-            start, step = (0, 1) if info is None else (info.id, info.num_workers)
-            return iter(range(start, 11, step))
-
     assert [b.tolist() for b in DataLoader(Stream(), batch_size=3)] == [
         [0, 1, 2], [3, 4, 5], [6, 7, 8], [9, 10]]  # fmt: skip
     got = [b.tolist() for b in DataLoader(Stream(), batch_size=3, num_workers=2)]
@@ -542,3 +536,27 @@ def test_ctrl_c_or_a_killed_main_process_leaves_no_orphans(tmp_path, sig):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+class Stream(IterableDataset):
+    def __iter__(self):
+        info = get_worker_info()
+        start, step = (0, 1) if info is None else (info.id, info.num_workers)
+        return iter(range(start, 11, step))
+
+
+def test_persistent_workers_after_a_break_and_for_streams():
+    loader = DataLoader(Traced(), batch_size=4, shuffle=True, seed=1, num_workers=2,
+                        persistent_workers=True)  # fmt: skip
+    plain = DataLoader(Traced(), batch_size=4, shuffle=True, seed=1)
+    expected = [[_list(y) for _, y, _ in plain] for _ in range(3)]
+    for _ in loader:  # a pass left early: its batches in flight must not leak into the next
+        break
+    loader.set_epoch(1)
+    assert [_list(y) for _, y, _ in loader] == expected[1]
+    assert [_list(y) for _, y, _ in loader] == expected[2]
+    stream = DataLoader(Stream(), batch_size=3, num_workers=2, persistent_workers=True)
+    first, second = [_list(b) for b in stream], [_list(b) for b in stream]
+    assert first == second and sorted(sum(first, [])) == list(range(11))
+    del loader, stream
+    assert not _children()

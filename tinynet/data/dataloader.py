@@ -400,7 +400,11 @@ class _WorkerIterator:
         self._prefetch = loader.prefetch_factor * loader.num_workers
 
     def _reset(self, batches) -> None:
+        # a pass left unfinished (a `break`) still has batches in flight: drop them
+        for t in sorted(getattr(self, "_task_worker", {})):
+            self._receive(self._task_worker.pop(t))
         self._batches = batches
+        self._fresh = set(range(len(self._procs)))  # workers whose stream restarts
         self._send_idx = self._rcvd_idx = 0
         self._task_worker: dict[int, int] = {}
         self._active = [True] * len(self._procs)
@@ -430,6 +434,9 @@ class _WorkerIterator:
             if self._active[w]:
                 break
         msg["task"] = self._send_idx
+        if self._iterable and w in self._fresh:
+            msg["reset"] = True
+            self._fresh.discard(w)
         self._conns[w].send_bytes(_json_bytes(msg))
         self._task_worker[self._send_idx] = w
         self._outstanding[w] += 1
