@@ -19,6 +19,7 @@ import pytest
 import tinynet as tn
 from tinynet.data import (
     BatchSampler,
+    ChainDataset,
     ConcatDataset,
     DataLoader,
     Dataset,
@@ -450,6 +451,8 @@ def test_iterable_dataset_with_workers():
     assert sorted(sum(got, [])) == list(range(11)) and got[0] == [0, 2, 4]
     with pytest.raises(ValueError, match="shuffle"):
         DataLoader(Stream(), shuffle=True)
+    chained = DataLoader(ChainDataset([Stream(), Stream()]), batch_size=4)
+    assert sum((b.tolist() for b in chained), []) == list(range(11)) * 2
     assert not _children()
 
 
