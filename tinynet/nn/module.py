@@ -23,7 +23,10 @@ from ..backend import device as as_device
 from ..creation import zeros, zeros_like
 from ..tensor import Tensor, tensor, to_args
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList"]
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict",
+]  # fmt: skip
 
 
 class Parameter(Tensor):
@@ -50,7 +53,20 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What `load_state_dict` returns: (missing_keys, unexpected_keys), printed as torch's."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys  # the older tinynet name
 
 
 class RemovableHandle:
@@ -511,12 +527,15 @@ class Module:
                 p.grad = None if set_to_none else zeros_like(p.grad)
 
     # ----- devices and dtypes -------------------------------------------------------------------
-    def to(self, *args, device=None, dtype=None) -> Module:
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False,
+           memory_format=None) -> Module:  # fmt: skip
         """Move parameters and buffers to a device and/or cast the floating ones to a dtype.
 
         In place: parameters keep their identity (an optimizer built before still
         holds them). `model.to("cuda")`, `model.to(tn.float64)`, `model.to(t)`.
+        `non_blocking` and `memory_format` are accepted for PyTorch compatibility.
         """
+        args = tuple(a for a in args if not isinstance(a, bool))  # torch's positional non_blocking
         device, dtype = to_args(args, device, dtype)
         dev = None if device is None else as_device(device)
         dt = None if dtype is None else dtypes.as_dtype(dtype)
@@ -574,13 +593,18 @@ class Module:
                 child.state_dict(destination=dest, prefix=prefix + name + ".", keep_vars=keep_vars)
         return dest
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict, strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:  # fmt: skip
         """Copy values from `state_dict` into the parameters and buffers, in place.
 
         Values may be Tensors, NumPy arrays or anything with `__array__` (torch
         tensors). Everything is checked before anything is copied: a shape
         mismatch always raises; with `strict`, so do missing and unexpected
-        keys. Returns `(missing_keys, unexpected_keys)`.
+        keys. `assign=True` is accepted (tinynet always copies into the existing
+        tensors, which an optimizer may already hold).
+
+        Returns:
+            torch's named tuple `(missing_keys, unexpected_keys)`.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(
@@ -618,7 +642,7 @@ class Module:
                 if value.device != target.device:
                     value = value.to(target.device)
                 target.copy_(value)
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # ----- printing ------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -747,3 +771,216 @@ class ModuleList(Module):
         self._modules.clear()
         for i, m in enumerate(values):
             self.add_module(str(i), m)
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules whose parameters the parent registers: `nn.ModuleDict({...})`.
+
+    Example:
+        >>> heads = nn.ModuleDict({"cls": nn.Linear(8, 3), "box": nn.Linear(8, 4)})
+        >>> y = heads["cls"](x)
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()
+
+    def pop(self, key: str) -> Module:
+        """Remove the module under `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def keys(self):
+        """The keys, in insertion order."""
+        return self._modules.keys()
+
+    def items(self):
+        """(key, module) pairs, in insertion order."""
+        return self._modules.items()
+
+    def values(self):
+        """The modules, in insertion order."""
+        return self._modules.values()
+
+    def update(self, modules) -> None:
+        """Add the modules of a mapping, a ModuleDict or an iterable of (key, module) pairs."""
+        if isinstance(modules, (dict, ModuleDict)) or hasattr(modules, "keys"):
+            for key in modules.keys():
+                self[key] = modules[key]
+            return
+        for j, pair in enumerate(modules):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(
+                    f"ModuleDict.update: element #{j} should be a (key, module) pair, got "
+                    f"{type(pair).__name__}"
+                )
+            self[pair[0]] = pair[1]
+
+
+def _as_parameter(value):
+    """torch's containers wrap plain tensors in Parameter (other values pass as they are)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _param_repr(p) -> str:
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    size = "x".join(str(n) for n in p.shape)
+    kind = "Parameter containing" if isinstance(p, Parameter) else "Tensor containing"
+    dev = "" if p.device.type == "cpu" else f" ({p.device})"
+    return f"{kind}: [{p.dtype} of size {size}{dev}]"
+
+
+class ParameterList(Module):
+    """A list of parameters that a module registers: `nn.ParameterList([...])`.
+
+    Plain tensors appended are wrapped in Parameter, as torch does.
+
+    Example:
+        >>> self.scales = nn.ParameterList([nn.Parameter(tn.ones(4)) for _ in range(3)])
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, idx: int) -> str:
+        return str(_index(idx, self._size))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return getattr(self, self._key(idx))
+
+    def __setitem__(self, idx: int, param) -> None:
+        setattr(self, self._key(idx), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(self._size))
+
+    def __iadd__(self, parameters) -> ParameterList:
+        return self.extend(parameters)
+
+    def append(self, value) -> ParameterList:
+        """Add one parameter at the end."""
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values) -> ParameterList:
+        """Add each parameter of an iterable at the end."""
+        if isinstance(values, Tensor):
+            raise TypeError("ParameterList.extend should be called with an iterable of tensors")
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_param_repr(p)}" for k, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters that a module registers: `nn.ParameterDict({...})`.
+
+    Example:
+        >>> self.gains = nn.ParameterDict({"a": nn.Parameter(tn.ones(2))})
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys: dict = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def keys(self):
+        """The keys, in insertion order."""
+        return self._keys.keys()
+
+    def items(self):
+        """(key, parameter) pairs, in insertion order."""
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self):
+        """The parameters, in insertion order."""
+        return (self[k] for k in self._keys)
+
+    def get(self, key: str, default=None):
+        """The parameter under `key`, or `default`."""
+        return self[key] if key in self else default
+
+    def pop(self, key: str):
+        """Remove the parameter under `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self) -> None:
+        """Remove every parameter."""
+        for k in list(self._keys):
+            del self[k]
+
+    def update(self, parameters) -> None:
+        """Add the parameters of a mapping or an iterable of (key, parameter) pairs."""
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for j, pair in enumerate(items):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(
+                    f"ParameterDict.update: element #{j} should be a (key, parameter) pair"
+                )
+            self[pair[0]] = pair[1]
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_param_repr(p)}" for k, p in self.items())
