@@ -20,6 +20,7 @@ from ..ops import activation as _act
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, relu, sigmoid, tanh, where
 from ..ops.elementwise import leaky_relu as _leaky_relu
+from ..ops.movement import chunk as _chunk
 from ..ops.movement import pad
 from ..ops.norm import group_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -933,7 +934,7 @@ def glu(input: Tensor, dim: int = -1) -> Tensor:
     n = input.shape[dim]
     if n % 2:
         raise RuntimeError(f"glu: halving dimension must be even, but dimension {dim} is size {n}")
-    a, b = input.chunk(2, dim)
+    a, b = _chunk(input, 2, dim)
     return a * sigmoid(b)
 
 
@@ -1336,10 +1337,13 @@ def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None,
     return _apply_reduction(loss, reduction)
 
 
+_BCE_EPS = 9.999999960041972e-13  # torch's EPSILON = 1e-12, rounded to float32 as its kernel does
+
+
 @register
 class BinaryCrossEntropy(Function):
     """loss = -w * (t * max(log(x), -100) + (1 - t) * max(log(1 - x), -100))
-    dx = grad * w * (x - t) / max(x * (1 - x), 1e-12);  dt = grad * w * (max(log(1 - x), -100) - max(log(x), -100))
+    dx = grad * w * (x - t) / max(x * (1 - x), 1e-12);  dt = -grad * w * log(x / (1 - x))   (as torch)
     """  # noqa: E501
 
     @staticmethod
@@ -1361,9 +1365,9 @@ class BinaryCrossEntropy(Function):
         g = grad if w is None else grad * w
         dx = dt = None
         if ctx.needs_input_grad[0]:
-            dx = g * (x - t) / (x * (1 - x)).clamp(min=1e-12)
+            dx = g * (x - t) / (x * (1 - x)).clamp(min=_BCE_EPS)
         if ctx.needs_input_grad[1]:
-            dt = g * ((1 - x).log().clamp(min=-100) - x.log().clamp(min=-100))
+            dt = -g * (x / (1 - x)).log()  # torch's target gradient: -logit(x), unclamped
         return dx, dt, None
 
     samples = staticmethod(

@@ -7,6 +7,8 @@ recomputes what it needs from the saved input with ops, so double backward works
 
 from __future__ import annotations
 
+import numpy as np  # host-only: rounding a Python scalar as torch does
+
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import Masked, const, exp, sigmoid, tanh, where
@@ -69,13 +71,13 @@ def silu(x: Tensor) -> Tensor:
 @register
 class Elu(Function):
     """y = scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1))
-    dx = grad * (scale if x > 0 else scale * alpha * input_scale * exp(x * input_scale))
+    dx = grad * (scale if x > 0 else scale * alpha * s * exp(x * s))   (s = grad_input_scale)
     """
 
     @staticmethod
-    def forward(ctx, x, alpha, scale, input_scale):
+    def forward(ctx, x, alpha, scale, input_scale, grad_input_scale):
         ctx.save_for_backward(x)
-        ctx.coef = (alpha, scale, input_scale)
+        ctx.coef = (alpha, scale, grad_input_scale)
         xp = ctx.device.xp
         neg = alpha * xp.expm1(xp.minimum(x, 0) * input_scale)  # no overflow where x > 0
         return (xp.where(x > 0, x, neg) * scale).astype(x.dtype, copy=False)
@@ -87,7 +89,7 @@ class Elu(Function):
         pos = x.data > 0
         e = exp(Masked.apply(x, ~pos) * input_scale)  # exp(min(x, 0) * input_scale)
         dneg = grad * e * (scale * alpha * input_scale)
-        return where(_mask(x, pos), grad * scale, dneg), None, None, None
+        return where(_mask(x, pos), grad * scale, dneg), None, None, None, None
 
     samples = staticmethod(
         lambda: _unary(elu, lambda torch, a: torch.nn.functional.elu(a))
@@ -104,13 +106,13 @@ class Elu(Function):
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
     """ELU: x if x > 0 else alpha * (exp(x) - 1)."""
     _need_float("elu", x)
-    return Elu.apply(x, float(alpha), 1.0, 1.0)
+    return Elu.apply(x, float(alpha), 1.0, 1.0, 1.0)
 
 
 def selu(x: Tensor) -> Tensor:
     """SELU: scale * elu(x, alpha) with torch's fixed alpha and scale."""
     _need_float("selu", x)
-    return Elu.apply(x, SELU_ALPHA, SELU_SCALE, 1.0)
+    return Elu.apply(x, SELU_ALPHA, SELU_SCALE, 1.0, 1.0)
 
 
 def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
@@ -118,7 +120,9 @@ def celu(x: Tensor, alpha: float = 1.0) -> Tensor:
     _need_float("celu", x)
     if alpha == 0:
         raise RuntimeError("celu: ZeroDivisionError, alpha must not be 0")
-    return Elu.apply(x, float(alpha), 1.0, 1.0 / float(alpha))
+    # torch's derivative of celu takes 1 / alpha with alpha rounded to float32
+    alpha = float(alpha)
+    return Elu.apply(x, alpha, 1.0, 1.0 / alpha, 1.0 / float(np.float32(alpha)))
 
 
 @register
