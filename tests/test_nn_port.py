@@ -649,3 +649,41 @@ def test_module_methods_a_script_calls(device):
     assert not any(p.requires_grad for p in m.parameters())
     m.register_buffer("steps", tn.zeros(1), persistent=False)
     assert "steps" not in m.state_dict() and "steps" in dict(m.named_buffers())
+
+
+def test_containers_edit_like_torch(torch):
+    for lib in (nn, torch.nn):
+        s = lib.Sequential(lib.Linear(1, 2), lib.ReLU(), lib.Linear(2, 3))
+        s.insert(-1, lib.Tanh())
+        assert isinstance(s.pop(0), lib.Linear)
+        del s[0]
+        assert [type(m).__name__ for m in s] == ["Tanh", "Linear"]
+        assert list(s._modules) == ["0", "1"]
+        assert tuple(s.get_parameter("1.weight").shape) == (3, 2)
+        ml = lib.ModuleList([lib.ReLU(), lib.Tanh()])
+        assert isinstance(ml.pop(0), lib.ReLU) and len(ml) == 1
+    bn = nn.Sequential(nn.BatchNorm2d(3))
+    assert bn.get_buffer("0.running_var") is bn[0].running_var
+    with pytest.raises(AttributeError, match="no parameter"):
+        bn.get_parameter("0.nope")
+
+
+def test_init_extras_match_torch(torch):
+    w = tn.empty(300, 200)
+    nn.init.trunc_normal_(w, std=0.5, a=-0.4, b=0.6)
+    t = torch.nn.init.trunc_normal_(torch.empty(300, 200), std=0.5, a=-0.4, b=0.6)
+    a = _np(w)
+    assert a.min() >= -0.4 and a.max() <= 0.6
+    assert abs(a.mean() - float(t.mean())) < 0.01 and abs(a.std() - float(t.std())) < 0.01
+    for shape, groups in [((4, 2, 3, 3), 2), ((3, 5, 2), 1)]:
+        ours = nn.init.dirac_(tn.empty(*shape), groups)
+        np.testing.assert_array_equal(_np(ours), torch.nn.init.dirac_(torch.empty(shape), groups))
+    np.testing.assert_array_equal(_np(nn.init.eye_(tn.empty(3, 5))),
+                                  torch.nn.init.eye_(torch.empty(3, 5)).numpy())  # fmt: skip
+
+
+def test_interpolate_to_the_same_size_is_a_new_tensor():
+    x = tn.randn(1, 1, 3, 3)
+    y = F.interpolate(x, size=(3, 3))
+    assert y is not x
+    np.testing.assert_array_equal(_np(y), _np(x))

@@ -495,6 +495,22 @@ class Module:
             mod = child
         return mod
 
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter named by a dotted path such as "features.0.weight"."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}` ({target})")
+        return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer named by a dotted path such as "bn.running_mean"."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}` ({target})")
+        return mod._buffers[name]
+
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call `fn` on every child (recursively), then on this module; returns self."""
         for child in self.children():
@@ -704,9 +720,39 @@ class Sequential(Module):
         key = list(self._modules)[_index(idx, len(self))]
         self.add_module(key, module)
 
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]:
+            del self._modules[key]
+        if all(k.isdigit() for k in keys):  # renumber, as torch keeps the keys 0..n-1
+            values = list(self._modules.values())
+            self._modules.clear()
+            for i, m in enumerate(values):
+                self._modules[str(i)] = m
+
     def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self)), module)
         return self
+
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert `module` before position `index` (keys renumbered 0..n-1)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        values = list(self._modules.values())
+        values.insert(index + n if index < 0 else index, module)
+        self._modules.clear()
+        for i, m in enumerate(values):
+            self.add_module(str(i), m)
+        return self
+
+    def pop(self, key: int) -> Module:
+        """Remove the module at position `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
 
     def extend(self, modules) -> Sequential:
         for m in modules:
@@ -764,6 +810,12 @@ class ModuleList(Module):
         for m in modules:
             self.append(m)
         return self
+
+    def pop(self, key: int) -> Module:
+        """Remove the module at position `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
 
     def insert(self, index: int, module: Module) -> None:
         values = list(self._modules.values())

@@ -17,7 +17,7 @@ import math
 from ..tensor import Tensor
 from .elementwise import const
 from .linalg import matmul
-from .movement import gather, getitem
+from .movement import clone, gather, getitem
 from .pool import adaptive_avg_pool2d
 
 __all__ = ["interpolate", "adaptive_max_pool2d"]
@@ -190,7 +190,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
                 out = matmul(out, m.T)
             else:
                 out = matmul(m, out)
-    return out
+    return clone(out) if out is input else out  # a new tensor, as torch
 
 
 def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
