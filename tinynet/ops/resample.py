@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np  # host-side only: the few source indices of nearest resampling
+
 from ..tensor import Tensor
 from .elementwise import const
 from .linalg import matmul
@@ -38,14 +40,36 @@ def _scale(n_in: int, n_out: int, align_corners: bool, scale) -> float:
     return 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
 
 
-def _nearest_index(xp, n_in: int, n_out: int, scale, exact: bool, ft):
-    """The input position each output position copies (torch's nearest / nearest-exact)."""
-    s = xp.asarray(1.0 / scale if scale is not None and scale > 0 else n_in / n_out, dtype=ft)
-    dst = xp.arange(n_out).astype(ft)
+def _nearest_index(n_in: int, n_out: int, scale, exact: bool, ft) -> np.ndarray:
+    """The input position each output position copies (torch's nearest / nearest-exact),
+    computed on the host in torch's precision (a few numbers per output row or column)."""
+    s = np.asarray(1.0 / scale if scale is not None and scale > 0 else n_in / n_out, dtype=ft)
+    dst = np.arange(n_out).astype(ft)
     if exact:
-        dst = dst + xp.asarray(0.5, dtype=ft)
-    src = xp.floor(dst * s).astype("int64")
-    return xp.minimum(src, n_in - 1)
+        dst = dst + np.asarray(0.5, dtype=ft)
+    src = np.floor(dst * s).astype(np.int64)
+    return np.minimum(src, n_in - 1)
+
+
+def _pick(x: Tensor, axis: int, idx: np.ndarray) -> Tensor:
+    """x's positions `idx` along `axis`: a view or an expand where the pattern allows (their
+    backward is a sum or an assignment), else an index array (a scatter-add backward)."""
+    n_in, n_out = x.shape[axis], len(idx)
+    k = n_out // n_in if n_in else 0
+    if k and n_out == k * n_in and np.array_equal(idx, np.repeat(np.arange(n_in), k)):
+        # each input copied k times in a row: unsqueeze, expand, merge
+        grown = x.unsqueeze(axis + 1)
+        shape = list(grown.shape)
+        shape[axis + 1] = k
+        merged = list(x.shape)
+        merged[axis] = n_out
+        return grown.expand(*shape).reshape(*merged)
+    step = int(idx[1] - idx[0]) if n_out > 1 else 1
+    if step > 0 and np.array_equal(idx, idx[0] + step * np.arange(n_out)):
+        index = (slice(None),) * axis + (slice(int(idx[0]), int(idx[-1]) + 1, step),)
+        return getitem(x, index)
+    index = (slice(None),) * axis + (const(x, x.device.backend.from_host(idx)),)
+    return getitem(x, index)
 
 
 def _linear_matrix(xp, n_in: int, n_out: int, align_corners: bool, scale, ft, dtype):
@@ -179,9 +203,8 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         if mode.startswith("nearest"):
             if n_in == n_out and s in (None, 1.0):
                 continue
-            idx = _nearest_index(xp, n_in, n_out, s, mode == "nearest-exact", ft)
-            index = (slice(None),) * axis + (const(input, idx),)
-            out = getitem(out, index)
+            idx = _nearest_index(n_in, n_out, s, mode == "nearest-exact", ft)
+            out = _pick(out, axis, idx)
         else:
             m = const(
                 input, _linear_matrix(xp, n_in, n_out, align_corners, s, ft, input.data.dtype)
