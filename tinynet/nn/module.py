@@ -247,6 +247,7 @@ class Module:
         d["_backward_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
+        """The computation: subclasses define it; call the module, not forward."""
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
@@ -441,10 +442,12 @@ class Module:
             yield from child.named_modules(memo, sub, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every descendant, depth first, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct child, each once."""
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
@@ -452,6 +455,7 @@ class Module:
                 yield name, child
 
     def children(self) -> Iterator[Module]:
+        """Each direct child module, once."""
         for _, child in self.named_children():
             yield child
 
@@ -479,9 +483,11 @@ class Module:
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:  # fmt: skip
+        """(dotted name, Tensor) for every buffer (persistent or not)."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (BatchNorm's running statistics, ...)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -532,6 +538,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set requires_grad on every parameter (False freezes the module); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -576,18 +583,23 @@ class Module:
         return self
 
     def cpu(self) -> Module:
+        """Move parameters and buffers to the CPU."""
         return self.to("cpu")
 
     def cuda(self, device: int | None = None) -> Module:
+        """Move parameters and buffers to a CUDA device."""
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def float(self) -> Module:
+        """Cast floating parameters and buffers to float32."""
         return self.to(dtypes.float32)
 
     def double(self) -> Module:
+        """Cast floating parameters and buffers to float64."""
         return self.to(dtypes.float64)
 
     def half(self) -> Module:
+        """Cast floating parameters and buffers to float16."""
         return self.to(dtypes.float16)
 
     # ----- state ---------------------------------------------------------------------------
@@ -731,6 +743,7 @@ class Sequential(Module):
                 self._modules[str(i)] = m
 
     def append(self, module: Module) -> Sequential:
+        """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
@@ -755,6 +768,7 @@ class Sequential(Module):
         return v
 
     def extend(self, modules) -> Sequential:
+        """Add each module of an iterable at the end."""
         for m in modules:
             self.append(m)
         return self
@@ -803,10 +817,12 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules) -> ModuleList:
+        """Add each module of an iterable at the end."""
         for m in modules:
             self.append(m)
         return self
@@ -818,6 +834,7 @@ class ModuleList(Module):
         return v
 
     def insert(self, index: int, module: Module) -> None:
+        """Insert `module` before position `index`."""
         values = list(self._modules.values())
         values.insert(index, module)
         self._modules.clear()
