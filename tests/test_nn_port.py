@@ -687,3 +687,39 @@ def test_interpolate_to_the_same_size_is_a_new_tensor():
     y = F.interpolate(x, size=(3, 3))
     assert y is not x
     np.testing.assert_array_equal(_np(y), _np(x))
+
+
+def test_small_model_of_new_layers_trains_like_torch(device, torch):
+    """One model using the new vocabulary: the same weights give the same loss and gradients."""
+
+    def build(lib):
+        return lib.Sequential(
+            lib.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"),
+            lib.GroupNorm(4, 8),
+            lib.SiLU(),
+            lib.Dropout2d(0.3),
+            lib.Upsample(scale_factor=2, mode="bilinear"),
+            lib.Conv2d(8, 6, 3, stride=2, padding=1, padding_mode="circular"),
+            lib.Hardswish(),
+            lib.AdaptiveMaxPool2d((3, 3)),
+            lib.Flatten(),
+            lib.LayerNorm(54),
+            lib.Linear(54, 5),
+            lib.ELU(),
+        )
+
+    ours, theirs = build(nn), build(torch.nn).double()
+    ours = _module_pair(torch, device, ours.double(), theirs)
+    ours.eval(), theirs.eval()  # dropout off: the masks come from different generators
+    x, y = _x(4, 3, 6, 5), np.array([0, 3, 1, 4])
+    (a, t), (ta, tt) = _pair(torch, device, x, y)
+    loss = F.cross_entropy(ours(a), t) + F.smooth_l1_loss(ours(a), ours(a).detach() * 0.5)
+    tloss = torch.nn.functional.cross_entropy(theirs(ta), tt) + torch.nn.functional.smooth_l1_loss(
+        theirs(ta), theirs(ta).detach() * 0.5
+    )
+    _close(float(loss.item()), float(tloss.detach()))
+    loss.backward()
+    tloss.backward()
+    _close(_np(a.grad), ta.grad.numpy())
+    for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
+        _close(_np(p.grad), tp.grad.numpy(), what=name)

@@ -13,6 +13,7 @@ computed in the input's precision), so the results match torch's kernels.
 from __future__ import annotations
 
 import math
+import operator
 
 import numpy as np  # host-side only: the few source indices of nearest resampling
 
@@ -107,8 +108,14 @@ def _output_size(op, x, size, scale_factor, recompute_scale_factor):
                 f"got input with spatial dimensions of {list(spatial)} and output size of "
                 f"{size!r}; give the input as (N, C, d1, ...) and the size as (o1, ...)"
             )
-        if not all(isinstance(s, int) and not isinstance(s, bool) for s in sizes):
-            raise TypeError(f"{op}: size must be an int or a tuple of ints, got {size!r}")
+        try:
+            if any(isinstance(s, bool) for s in sizes):
+                raise TypeError
+            sizes = tuple(operator.index(s) for s in sizes)  # ints, NumPy ints, torch.Size
+        except TypeError:
+            raise TypeError(
+                f"{op}: expected size to be an int or a tuple of ints, got {size!r}"
+            ) from None
         if any(s <= 0 for s in sizes):
             raise ValueError(f"{op}: output size must be positive, got {size!r}")
         return sizes, (None,) * dim
@@ -251,9 +258,12 @@ def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
         output_size = tuple(n if o is None else o for o, n in zip(output_size, (H, W)))
     else:
         output_size = (output_size, output_size)
-    if not all(isinstance(o, int) and not isinstance(o, bool) for o in output_size):
-        raise TypeError(f"{op}: output_size must be ints, got {output_size!r}")
-    oH, oW = output_size
+    try:
+        if any(isinstance(o, bool) for o in output_size):
+            raise TypeError
+        oH, oW = (operator.index(o) for o in output_size)
+    except TypeError:
+        raise TypeError(f"{op}: output_size must be ints, got {output_size!r}") from None
     if oH <= 0 or oW <= 0:
         raise ValueError(f"{op}: output_size must be positive, got {output_size!r}")
     if H == 0 or W == 0:
