@@ -723,3 +723,31 @@ def test_small_model_of_new_layers_trains_like_torch(device, torch):
     _close(_np(a.grad), ta.grad.numpy())
     for (name, p), (_, tp) in zip(ours.named_parameters(), theirs.named_parameters()):
         _close(_np(p.grad), tp.grad.numpy(), what=name)
+
+
+_T34 = tn.tensor(_x(3, 4, seed=9))  # a fixed target (constant while the input is perturbed)
+GRADCHECK = {
+    "interpolate-nearest": (lambda a: F.interpolate(a, scale_factor=1.5), (1, 2, 3, 4)),
+    "interpolate-nearest-2x": (lambda a: F.interpolate(a, scale_factor=2), (1, 2, 3, 2)),
+    "interpolate-bilinear": (lambda a: F.interpolate(a, size=(5, 3), mode="bilinear"),
+                             (1, 2, 3, 4)),
+    "interpolate-linear-ac": (lambda a: F.interpolate(a, size=7, mode="linear",
+                                                      align_corners=True), (2, 1, 4)),
+    "adaptive_max_pool2d": (lambda a: F.adaptive_max_pool2d(a, (2, 3)), (1, 2, 5, 7)),
+    "embedding": (lambda w: F.embedding(tn.tensor([[0, 2], [2, 3]]), w), (4, 3)),
+    "l1_loss": (lambda a: F.l1_loss(a, _T34), (3, 4)),
+    "smooth_l1_loss": (lambda a: F.smooth_l1_loss(a, _T34, beta=0.6), (3, 4)),
+    "huber_loss": (lambda a: F.huber_loss(a, _T34, delta=0.8), (3, 4)),
+    "kl_div": (lambda a: F.kl_div(a, _T34.softmax(1), reduction="batchmean"), (3, 4)),
+    "prelu": (lambda a: F.prelu(a, tn.tensor([0.2, -0.1], dtype=tn.float64)), (2, 2, 3)),
+    "glu": (lambda a: F.glu(a, 0), (4, 3)),
+    "normalize": (lambda a: F.normalize(a, dim=1), (3, 4)),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", GRADCHECK)
+def test_composed_functions_pass_gradcheck(name):
+    """The new functions built from registered ops (no Function of their own) in float64."""
+    fn, shape = GRADCHECK[name]
+    x = tn.tensor(_x(*shape, seed=3), requires_grad=True)
+    assert tn.autograd.gradcheck(fn, [x])
