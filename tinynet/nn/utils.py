@@ -138,7 +138,7 @@ def vector_to_parameters(vec: Tensor, parameters) -> None:
         >>> nn.utils.vector_to_parameters(vec, model.parameters())
     """
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+        raise TypeError(f"vector_to_parameters: expected a Tensor, but got: {type(vec).__name__}")
     if vec.ndim != 1:
         raise RuntimeError(f"vector_to_parameters: vec must be 1-D, got shape {tuple(vec.shape)}")
     ps = _tensors(parameters)

@@ -197,7 +197,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
     if mode != "area" and input.ndim > 4:
         raise NotImplementedError(f"{op}: {input.ndim}D input is not supported (3D or 4D)")
     if not input.dtype.is_floating_point:
-        raise RuntimeError(f"{op}: input must be a floating point tensor, got {input.dtype}")
+        raise RuntimeError(f"{op}: input must be a floating point tensor, got {input.dtype.name}")
     sizes, scales = _output_size(op, input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
         return adaptive_avg_pool2d(input, sizes)
@@ -247,7 +247,7 @@ def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: input must be 3-D or 4-D (N, C, H, W), got {tuple(x.shape)}")
     if not x.dtype.is_floating_point:
-        raise RuntimeError(f"{op}: input must be a floating point tensor, got {x.dtype}")
+        raise RuntimeError(f"{op}: input must be a floating point tensor, got {x.dtype.name}")
     if x.ndim == 3:
         out = adaptive_max_pool2d(x.unsqueeze(0), output_size, return_indices)
         return (out[0][0], out[1][0]) if return_indices else out[0]
