@@ -751,3 +751,16 @@ def test_composed_functions_pass_gradcheck(name):
     fn, shape = GRADCHECK[name]
     x = tn.tensor(_x(*shape, seed=3), requires_grad=True)
     assert tn.autograd.gradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+def test_similarities_match_torch(p, device, torch):
+    a, b = _x(4, 5), _x(4, 5, seed=1)
+    _compare(torch, device, nn.PairwiseDistance(p), torch.nn.PairwiseDistance(p), a, b)
+    _compare(torch, device, lambda x, y: F.pairwise_distance(x, y, p, keepdim=True),
+             lambda x, y: torch.nn.functional.pairwise_distance(x, y, p, keepdim=True),
+             a, b)  # fmt: skip
+    _compare(torch, device, nn.CosineSimilarity(), torch.nn.CosineSimilarity(), a, b)
+    _compare(torch, device, lambda x, y: F.cosine_similarity(x, y, dim=-1),
+             lambda x, y: torch.nn.functional.cosine_similarity(x, y, dim=-1),
+             _x(3, 1, 4), _x(2, 4, seed=2))  # fmt: skip

@@ -46,6 +46,8 @@ __all__ = [
     "adaptive_max_pool2d_with_indices",
     # losses
     "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "binary_cross_entropy",
+    # similarities
+    "cosine_similarity", "pairwise_distance",
 ]  # fmt: skip
 
 
@@ -1495,3 +1497,39 @@ def upsample_bilinear(input: Tensor, size=None, scale_factor=None) -> Tensor:
         stacklevel=2,
     )
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ----- similarities -------------------------------------------------------------------------------
+
+
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """sum(x1 * x2) / (max(||x1||, eps) * max(||x2||, eps)) along `dim` (inputs broadcast).
+
+    Example:
+        >>> sim = F.cosine_similarity(a, b, dim=-1)
+    """
+    _need_tensor("cosine_similarity", "x1", x1)
+    _need_tensor("cosine_similarity", "x2", x2)
+    _need_float("cosine_similarity", "x1", x1)
+    n1 = (x1 * x1).sum(dim, keepdim=True).sqrt().clamp(min=eps)
+    n2 = (x2 * x2).sum(dim, keepdim=True).sqrt().clamp(min=eps)
+    return ((x1 / n1) * (x2 / n2)).sum(dim)
+
+
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
+                      keepdim: bool = False) -> Tensor:  # fmt: skip
+    """The p-norm of x1 - x2 + eps along the last dim (inputs broadcast).
+
+    Example:
+        >>> d = F.pairwise_distance(anchor, positive)
+    """
+    _need_tensor("pairwise_distance", "x1", x1)
+    _need_tensor("pairwise_distance", "x2", x2)
+    d = (x1 - x2 + eps).abs()
+    if p == 2:
+        return (d * d).sum(-1, keepdim=keepdim).sqrt()
+    if p == 1:
+        return d.sum(-1, keepdim=keepdim)
+    if p == float("inf"):
+        return _amax(d, -1, keepdim=keepdim)
+    return (d**p).sum(-1, keepdim=keepdim) ** (1.0 / p)

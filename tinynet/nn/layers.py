@@ -25,7 +25,8 @@ __all__ = [
     "Dropout1d", "Dropout2d", "Dropout3d", "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d",
     "UpsamplingBilinear2d", "LayerNorm", "GroupNorm", "Embedding", "Unflatten", "SiLU", "Mish",
     "ELU", "CELU", "SELU", "Softplus", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
-    "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "PReLU",
+    "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "PReLU", "CosineSimilarity",
+    "PairwiseDistance",
 ]  # fmt: skip
 
 
@@ -1150,3 +1151,25 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+class CosineSimilarity(Module):
+    """Cosine similarity of two inputs along `dim` (see `F.cosine_similarity`)."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """p-norm distance of two inputs along the last dim (see `F.pairwise_distance`)."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)
