@@ -20,7 +20,9 @@ from ..ops import activation as _act
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, relu, sigmoid, tanh, where
 from ..ops.elementwise import leaky_relu as _leaky_relu
-from ..ops.movement import chunk as _chunk
+from ..ops.fold import col2im as fold
+from ..ops.fold import im2col as unfold
+from ..ops.indexing import chunk as _chunk
 from ..ops.movement import pad
 from ..ops.norm import group_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -43,7 +45,7 @@ __all__ = [
     # dropout, embedding, normalisation, resampling
     "dropout1d", "dropout2d", "dropout3d", "one_hot", "embedding", "layer_norm", "group_norm",
     "interpolate", "upsample", "upsample_nearest", "upsample_bilinear", "adaptive_max_pool2d",
-    "adaptive_max_pool2d_with_indices",
+    "adaptive_max_pool2d_with_indices", "unfold", "fold",
     # losses
     "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div", "binary_cross_entropy",
     # similarities

@@ -19,8 +19,9 @@ import numpy as np  # host-side only: the few source indices of nearest resampli
 
 from ..tensor import Tensor
 from .elementwise import const
+from .indexing import gather, getitem
 from .linalg import matmul
-from .movement import clone, gather, getitem
+from .movement import clone
 from .pool import adaptive_avg_pool2d
 
 __all__ = ["interpolate", "adaptive_max_pool2d"]
