@@ -39,6 +39,8 @@ class Node:
     retain = None  # weakref to the output tensor whose .grad is retained
     out_data = None
     out_device = None
+    out_vc = None  # the output's version counter, when the op saved its output
+    out_version = 0  # the counter's value when it was saved
     seq = -1
 
     def __init__(self, fn, needs_input_grad: tuple = ()):
@@ -67,19 +69,29 @@ class Node:
             if isinstance(item, tuple):  # (input tensor, version at save time)
                 t, version = item
                 if t._version != version:
-                    raise RuntimeError(
-                        f"{self.name} backward: a tensor of shape {tuple(t.shape)} it saved was "
-                        f"modified in place (version {t._version}, saved at {version}); "
-                        "clone it before modifying, or modify it after backward()"
-                    )
+                    raise RuntimeError(self._modified(t.shape, t._version, version, "an input"))
                 out.append(t)
             elif item is _OUTPUT:
+                vc = self.out_vc
+                if vc is not None and vc.value != self.out_version:
+                    shape = self.out_data.shape
+                    raise RuntimeError(self._modified(shape, vc.value, self.out_version, "output"))
                 out.append(Tensor._make(self.out_data, self.out_device, True, self))
             elif item is None or isinstance(item, Tensor):
                 out.append(item)
             else:
                 out.append(Tensor._make(item, self.out_device, False, None))
         return tuple(out)
+
+    def _modified(self, shape, version: int, expected: int, what: str) -> str:
+        return (
+            f"{self.name} backward: one of the variables needed for gradient computation has "
+            f"been modified by an inplace operation: a tensor of shape {tuple(shape)}, {what} "
+            f"that {self.name} "
+            f"(node #{self.seq}) saved for backward, is at version {version}; expected version "
+            f"{expected} instead. Hint: clone() it before the in-place op, or edit it after "
+            "backward() (an alias made by detach(), a view or state_dict() shares its version)"
+        )
 
     def release(self) -> None:
         self.saved = None

@@ -45,6 +45,9 @@ class Function:
     differentiable = True
     #: Sample inputs for the generic op tests (see tinynet/ops/registry.py).
     samples = None
+    #: True for view ops (reshape, permute, getitem...): when the output shares memory
+    #: with input 0 it shares its version counter, and in-place ops on it write through.
+    is_view = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -71,7 +74,10 @@ class Function:
                         f"found {device} and {d}; move one with .to()"
                     )
                 arrays.append(a.data)
-                wants_grad = wants_grad or a.requires_grad
+                if a.requires_grad:
+                    wants_grad = True
+                    if a._base is not None:  # a view whose base was edited in place since
+                        a._refresh_view()
             else:
                 arrays.append(a)
         record = wants_grad and cls.differentiable and is_grad_enabled()
@@ -87,10 +93,17 @@ class Function:
             device = ctx.out_device
         if device is None:
             device = _device_of(out)
-        if not record:
-            return _Tensor._make(out, device, False, None)
-        attach(ctx, args, out, device)
-        return _Tensor._make(out, device, True, ctx)
+        if record:
+            attach(ctx, args, out, device)
+            t = _Tensor._make(out, device, True, ctx)
+            if ctx.out_data is not None:  # the op saved its output: check it by t's counter
+                ctx.out_vc = t._counter()
+        else:
+            t = _Tensor._make(out, device, False, None)
+        if arrays and (out is arrays[0] or cls.is_view) and isinstance(args[0], _Tensor):
+            if out is arrays[0] or device.xp.may_share_memory(out, arrays[0]):
+                _mark_view(t, args[0], cls, args[1:], kwargs)  # an alias of args[0]'s memory
+        return t
 
 
 class _Ctx:
@@ -106,3 +119,4 @@ class _Ctx:
 
 from ..backend import device_of as _device_of  # noqa: E402
 from ..tensor import Tensor as _Tensor  # noqa: E402
+from ..tensor import _mark_view  # noqa: E402

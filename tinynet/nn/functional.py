@@ -17,7 +17,9 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import const, exp, gelu, leaky_relu, log, relu, sigmoid, tanh
+from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh
+from ..ops.elementwise import leaky_relu as _leaky_relu
+from ..ops.elementwise import relu as _relu
 from ..ops.movement import pad
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from ..ops.reduce import log_softmax as _log_softmax
@@ -27,7 +29,8 @@ from ..tensor import Tensor
 
 __all__ = [
     "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
-    "linear", "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "sigmoid", "tanh",
+    "softmax", "log_softmax",
     "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy_with_logits",
 ]  # fmt: skip
@@ -161,6 +164,28 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     if dtype is not None:
         input = input.to(dtype)
     return _log_softmax(input, dim)
+
+
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0); `inplace=True` writes the result into `input` (torch's rules)."""
+    return input.relu_() if inplace else _relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place relu: `relu(input, inplace=True)`."""
+    return input.relu_()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input if input > 0 else negative_slope * input; `inplace=True` writes into `input`."""
+    if inplace:
+        return input._inplace_op("leaky_relu_", _leaky_relu, negative_slope)
+    return _leaky_relu(input, negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place leaky_relu: `leaky_relu(input, negative_slope, inplace=True)`."""
+    return leaky_relu(input, negative_slope, inplace=True)
 
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:

@@ -40,6 +40,8 @@ class Reshape(Function):
     dx = grad.reshape(x.shape)
     """
 
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.shape
@@ -98,6 +100,8 @@ class Permute(Function):
     dx = grad.transpose(argsort(dims))
     """
 
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -151,6 +155,8 @@ class Expand(Function):
     """y = broadcast_to(x, shape)
     dx = grad summed over the broadcast dims (unbroadcast)
     """
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -379,8 +385,8 @@ def _index_arrays(index, device=None) -> tuple:
 def _plan(parts: tuple) -> _Index:
     """How to apply normalised index parts (see `_Index`)."""
     arrays = [p for p in parts if _is_index_array(p)]
-    if not arrays:
-        return _Index(parts, None, False)
+    if not arrays:  # a trailing ... keeps `a[0]` a 0-d view (not a scalar copy): x[0] += 1
+        return _Index(parts if Ellipsis in parts else (*parts, Ellipsis), None, False)
     add = any(a.dtype.kind != "b" for a in arrays)
     if any(type(p) is int for p in parts) and any(a.ndim for a in arrays):
         basic, adv = [], []
@@ -462,6 +468,8 @@ class GetItem(Function):
     """y = x[index]   (ints, slices, None, ..., integer and bool index arrays)
     dx = zeros(x.shape) with dx[index] += grad   (repeated indices add up)
     """
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, index):
