@@ -10,7 +10,7 @@ from . import (  # noqa: E402  (after Tensor: layers and optimizers build on it)
     testing,
     viz,  # noqa: E402  (graph pictures: to_dot, render)
 )
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (
     Device,
     Generator,

@@ -9,10 +9,21 @@ A Function subclass has two static methods:
                                    argument of forward
 
 `ctx` is the node put on the tape: `ctx.save_for_backward(...)` keeps arrays
-(inputs, the output, or intermediates) that `ctx.saved_tensors` gives back as
-Tensors; inputs come back as the very tensors passed in, so a backward built
-with `create_graph=True` is itself differentiable. `ctx.needs_input_grad`
-says which gradients are wanted; any other attribute can be set on ctx.
+that `ctx.saved_tensors` gives back as Tensors. `ctx.needs_input_grad` says
+which gradients are wanted; any other attribute can be set on ctx.
+
+What to save (the rule PyTorch's custom-Function guide states too): save
+**inputs or the output**. They come back as the very tensors of the graph
+(the output as a tensor whose node is this op), so a backward written with
+tinynet ops is itself differentiable and `create_graph=True` gives correct
+second derivatives. An **intermediate** (an array that is neither, such as
+BatchNorm's normalised input) comes back as a graph-less constant: right for
+a first derivative, wrong for a second. When double backward needs one,
+recompute it from the saved inputs with tinynet ops in backward (or make it
+an output of its own op). Built-in ops keep such arrays in `ctx.cache` and use
+them only when `not tn.is_grad_enabled()`, i.e. outside `create_graph`; a
+backward that reads a saved intermediate under `create_graph=True` gets one
+warning naming its Function.
 
 Example::
 
@@ -87,8 +98,10 @@ class Function:
             ctx = _Ctx()
         ctx.device = device
         out = cls.forward(ctx, *arrays, **kwargs)
-        if isinstance(out, np.generic):  # NumPy reductions return scalars, not 0-d arrays
-            out = np.asarray(out)
+        if isinstance(out, np.generic):  # NumPy returns scalars for 0-d results, not arrays
+            scalar, out = out, np.asarray(out)
+            if record and ctx.saved:  # a saved output stays the output (for double backward)
+                ctx.saved = [out if item is scalar else item for item in ctx.saved]
         if ctx.out_device is not None:  # an op that moves data (ToDevice) says where
             device = ctx.out_device
         if device is None:

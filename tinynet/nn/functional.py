@@ -254,19 +254,21 @@ class BatchNorm(Function):
             running_var *= 1.0 - momentum
             unbiased = var.reshape(-1) * (n / max(n - 1, 1))
             running_var += momentum * unbiased.astype(running_var.dtype)
-        ctx.save_for_backward(x, w, xhat, invstd)
+        ctx.save_for_backward(x, w)
+        ctx.cache = (xhat, invstd)  # intermediates: for a first-order backward only
         ctx.axes, ctx.shape, ctx.eps = axes, shape, eps
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, xhat, invstd = ctx.saved_tensors
+        x, w = ctx.saved_tensors
         axes, shape = ctx.axes, ctx.shape
-        if is_grad_enabled():
-            # create_graph: rebuild xhat and invstd from x with ops so they carry x's graph
+        if is_grad_enabled():  # create_graph: xhat and invstd from x with ops, carrying its graph
             centred = x - x.mean(axes, keepdim=True)
             invstd = ((centred * centred).mean(axes, keepdim=True) + ctx.eps) ** -0.5
             xhat = centred * invstd
+        else:  # first order: the forward's arrays, constants as they may be
+            xhat, invstd = (const(x, a) for a in ctx.cache)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = dw = db = None
         gx = (grad * xhat).sum(axes, keepdim=True) if need_x or need_w else None
@@ -477,8 +479,9 @@ class CrossEntropy(Function):
             ws = s.sum(axis=1) if weight is None else (s * _per_class(weight, x.ndim)).sum(axis=1)
             loss -= (ws - wsum * lse) * valid * (ls / C)
         out, ctx.denom = _reduce(xp, loss, wt, reduction)
-        p /= se  # softmax(x), for backward
-        ctx.save_for_backward(x, p)
+        p /= se  # softmax(x): an intermediate, for a first-order backward only
+        ctx.save_for_backward(x)
+        ctx.cache = p
         ctx.t, ctx.wt, ctx.valid, ctx.weight = t, wt, valid, weight
         ctx.reduction, ctx.ls = reduction, ls
         # a_i = sum_c q_ic: the weight of sample i's target distribution
@@ -487,34 +490,18 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, p = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         xp = grad.device.xp
         C, ls, dt = x.shape[1], ctx.ls, x.data.dtype
-        a = ctx.a.astype(dt, copy=False)
-        if is_grad_enabled():
-            # create_graph: the formula with ops, softmax(x) carrying x's graph (double backward)
-            onehot = xp.arange(C).reshape(_channel_shape(x.ndim, C)) == ctx.t
-            q = onehot * ((1.0 - ls) * ctx.wt)[:, None]
-            if ls:
-                wc = 1.0 if ctx.weight is None else _per_class(ctx.weight, x.ndim)
-                q = q + (ls / C) * ctx.valid[:, None] * wc
-            P, A, Q = _softmax(x, 1), const(x, a[:, None]), const(x, q.astype(dt))
-            return (P * A - Q) * _grad_factor(grad, ctx), None, None, None, None, None
-        # The same formula on arrays, without materialising the one-hot targets:
-        # dx = g * (p * a - q), q = (1 - ls) * w_t at the target plus ls / C * w_c everywhere.
-        g = grad.data
-        if ctx.reduction == "mean":
-            g = g / ctx.denom
-        dx = p.data * (g * a)[:, None]
+        onehot = xp.arange(C).reshape(_channel_shape(x.ndim, C)) == ctx.t
+        q = onehot * ((1.0 - ls) * ctx.wt)[:, None]  # q_i: sample i's target distribution
         if ls:
             wc = 1.0 if ctx.weight is None else _per_class(ctx.weight, x.ndim)
-            dx -= (g * ctx.valid)[:, None] * wc * (ls / C)
-        N = x.shape[0]
-        M = dx.size // (N * C) if N * C else 0
-        hits = (xp.arange(N)[:, None], ctx.t.reshape(N, M), xp.arange(M)[None, :])
-        d3 = dx.reshape(N, C, M)  # a copy where dx follows a non-contiguous x's layout
-        d3[hits] -= ((1.0 - ls) * ctx.wt * g).reshape(N, M)
-        return const(x, d3.reshape(x.shape).astype(dt, copy=False)), None, None, None, None, None
+            q = q + (ls / C) * ctx.valid[:, None] * wc
+        # softmax(x): with ops under create_graph (it carries x's graph), else the forward's
+        P = _softmax(x, 1) if is_grad_enabled() else const(x, ctx.cache)
+        A, Q = const(x, ctx.a.astype(dt, copy=False)[:, None]), const(x, q.astype(dt))
+        return (P * A - Q) * _grad_factor(grad, ctx), None, None, None, None, None
 
     samples = staticmethod(
         lambda: [
