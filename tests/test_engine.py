@@ -629,3 +629,16 @@ def test_user_function_reading_a_saved_intermediate_under_create_graph_warns_onc
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # once per Function
         tn.autograd.grad(Cube.apply(x), x, create_graph=True)
+
+
+def test_docs_line_references_into_engine_py_are_current():
+    import pathlib
+    import re
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    doc = (root / "docs" / "autograd.md").read_text()
+    lines = (root / "tinynet" / "autograd" / "engine.py").read_text().splitlines()
+    refs = re.findall(r"engine\.py:(\d+) `([^`]+)`", doc)
+    assert len(refs) >= 6, "docs/autograd.md section 12 quotes engine.py lines"
+    for n, code in refs:
+        assert code in lines[int(n) - 1], f"engine.py:{n} no longer reads {code!r}"

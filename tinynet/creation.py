@@ -6,6 +6,7 @@ import numpy as np
 
 from . import dtypes
 from .backend import device as as_device
+from .backend import from_dlpack as _from_dlpack
 from .backend import generator
 from .tensor import Tensor
 
@@ -148,8 +149,6 @@ def from_dlpack(x) -> Tensor:
     """
     if isinstance(x, Tensor):
         return x.detach()
-    from .backend import from_dlpack as _from_dlpack
-
     arr, dev = _from_dlpack(x)
     if arr.dtype not in {d.np for d in dtypes.ALL}:
         raise TypeError(

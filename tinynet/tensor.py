@@ -10,8 +10,8 @@ import weakref
 import numpy as np
 
 from . import dtypes
-from .autograd.grad_mode import is_grad_enabled
-from .backend import Device, device_of
+from ._grad_state import is_grad_enabled
+from .backend import Device, device_of, generator
 from .backend import device as as_device
 
 
@@ -389,16 +389,12 @@ class Tensor:
         return self._inplace_op("fill_", _filled, value)
 
     def uniform_(self, a=0.0, b=1.0):
-        from .backend import generator
-
         gen = generator(self._device)
         return self._inplace(
             "uniform_", lambda x, _: (gen.random(x.shape) * (b - a) + a).astype(x.dtype)
         )
 
     def normal_(self, mean=0.0, std=1.0):
-        from .backend import generator
-
         gen = generator(self._device)
         return self._inplace(
             "normal_", lambda x, _: (gen.standard_normal(x.shape) * std + mean).astype(x.dtype)
@@ -970,4 +966,12 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return t
 
 
-from . import ops as _ops  # noqa: E402  (ops import Tensor; methods look ops up at call time)
+# The op library. Tensor's methods call `_ops.name(...)`; tinynet/ops/__init__.py binds it
+# once, when it is imported (bind_ops), so that tensor.py never imports the ops built on it.
+_ops = None
+
+
+def bind_ops(ops) -> None:
+    """Give Tensor's methods their op library (called once, by tinynet/ops/__init__.py)."""
+    global _ops
+    _ops = ops

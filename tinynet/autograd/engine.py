@@ -17,6 +17,7 @@ import itertools
 import traceback
 import warnings
 
+from ..tensor import Tensor
 from .grad_mode import _state as _mode
 from .grad_mode import check_anomaly, is_anomaly_enabled, set_grad_enabled
 
@@ -64,8 +65,6 @@ class Node:
         """The saved items as Tensors; inputs keep their graph (for create_graph)."""
         if self.saved is None:
             raise RuntimeError(FREED)
-        from ..tensor import Tensor
-
         out = []
         for item in self.saved:
             if isinstance(item, tuple):  # (input tensor, version at save time)
@@ -266,7 +265,7 @@ class _Pass:
 
     def __init__(self, inputs, create_graph: bool):
         self.grads: dict[Node, object] = {}  # node -> gradient of its output, summed
-        self.leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, gradient, summed]
+        self.leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, its gradient so far]
         self.create_graph = create_graph
         self.anomaly = is_anomaly_enabled()
         self.results = None if inputs is None else [None] * len(inputs)

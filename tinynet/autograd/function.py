@@ -45,8 +45,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._grad_state import is_grad_enabled
+from ..backend import device_of as _device_of
+from ..tensor import Tensor as _Tensor
+from ..tensor import _mark_view
 from .engine import Node, attach
-from .grad_mode import is_grad_enabled
 
 
 class Function:
@@ -128,8 +131,3 @@ class _Ctx:
 
     def save_for_backward(self, *items) -> None:
         pass
-
-
-from ..backend import device_of as _device_of  # noqa: E402
-from ..tensor import Tensor as _Tensor  # noqa: E402
-from ..tensor import _mark_view  # noqa: E402

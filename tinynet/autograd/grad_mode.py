@@ -5,31 +5,14 @@ from __future__ import annotations
 import functools
 import inspect
 import os
-import threading
 import traceback
 
+from .._grad_state import _state, _update_watch, is_anomaly_enabled, is_grad_enabled
 
-class _State(threading.local):
-    enabled = True  # class defaults: every new thread starts with grad on, anomaly off
-    anomaly = False
-    tapes: tuple = ()  # the tape() recorders active in this thread (autograd/tape.py)
-    watch = False  # anomaly or tapes: the one flag the engine tests per recorded node
-
-
-def _update_watch() -> None:
-    _state.watch = _state.anomaly or bool(_state.tapes)
-
-
-_state = _State()
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record nodes for backward in this thread (True unless inside no_grad)."""
-    return _state.enabled
-
-
-def is_anomaly_enabled() -> bool:
-    return _state.anomaly
+__all__ = [
+    "is_grad_enabled", "is_anomaly_enabled", "set_grad_enabled", "no_grad", "enable_grad",
+    "inference_mode", "detect_anomaly", "check_anomaly", "_state", "_update_watch",
+]  # fmt: skip
 
 
 class _Mode:

@@ -16,6 +16,7 @@ import warnings
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
+from ..ops.broadcast import unbroadcast
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh
 from ..ops.elementwise import leaky_relu as _leaky_relu
@@ -751,8 +752,6 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def _unbroadcast_to(g, like):
-    from ..ops.broadcast import unbroadcast
-
     return None if g is None else unbroadcast(g, like.shape)
 
 

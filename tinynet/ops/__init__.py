@@ -4,6 +4,9 @@ Every Function is registered (ops/registry.py) with sample inputs, so that
 one generic test checks each op's gradient and its parity with PyTorch.
 """
 
+import sys
+
+from ..tensor import bind_ops as _bind_ops
 from .broadcast import unbroadcast
 from .conv import *  # noqa: F403
 from .elementwise import *  # noqa: F403
@@ -13,5 +16,7 @@ from .movement import *  # noqa: F403
 from .pool import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .registry import REGISTRY, Sample, register
+
+_bind_ops(sys.modules[__name__])  # Tensor's methods call these ops
 
 __all__ = ["REGISTRY", "Sample", "register", "unbroadcast"]

@@ -12,6 +12,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..backend import device as _as_device
 from ..tensor import Tensor
+from .broadcast import unbroadcast
 from .elementwise import cast
 from .registry import Arg, Bool, Int, Sample, register
 
@@ -165,8 +166,6 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        from .broadcast import unbroadcast
-
         return unbroadcast(grad, ctx.x_shape), None
 
     samples = staticmethod(

@@ -8,7 +8,7 @@ from collections import namedtuple
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .elementwise import cast, const, exp
+from .elementwise import cast, const, exp, maximum, minimum
 from .registry import Arg, Sample, register
 
 __all__ = [
@@ -277,8 +277,6 @@ def max(x, dim=None, keepdim=False):
     returned index.
     """
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-        from .elementwise import maximum
-
         return maximum(x, dim)
     return _extreme("max", x, dim, keepdim, True)
 
@@ -286,8 +284,6 @@ def max(x, dim=None, keepdim=False):
 def min(x, dim=None, keepdim=False):
     """The minimum; with `dim`, a (values, indices) pair as torch.min returns."""
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
         return minimum(x, dim)
     return _extreme("min", x, dim, keepdim, False)
 
