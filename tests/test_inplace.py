@@ -55,6 +55,16 @@ def _views(x, w):
     return y.exp() + row.sum()
 
 
+def _setitems(x, w):
+    y = x * 1
+    mask = x.detach() > 0
+    y[mask] = w[mask] * 2  # a boolean mask: y is rebased onto IndexPut
+    y[[0, 2], 1] = w[1, 1]  # integer arrays and a broadcast scalar tensor
+    z = w * 0  # a tensor that needs no old value: only what is written gets a gradient
+    z[1:, [0, 2]] = x[:2, :2].exp()
+    return y * z + y
+
+
 def _relus(x, w):
     h = x @ w
     F.relu(h, inplace=True)
@@ -64,7 +74,9 @@ def _relus(x, w):
     return g + h
 
 
-@pytest.mark.parametrize("fn", [_chain, _views, _relus], ids=["chain", "views", "relus"])
+@pytest.mark.parametrize(
+    "fn", [_chain, _views, _setitems, _relus], ids=["chain", "views", "setitems", "relus"]
+)
 def test_inplace_gradients_match_torch(torch, device, fn):
     rng = np.random.default_rng(0)
     arrays = rng.standard_normal((2, 3, 3))

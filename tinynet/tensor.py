@@ -376,6 +376,10 @@ class Tensor:
     def __ixor__(self, other):
         return self._inplace_op("^=", Tensor.__xor__, other)
 
+    def index_put(self, indices, values, accumulate: bool = False):
+        """A copy with `values` put at `indices` (a tuple of index tensors); see index_put_."""
+        return _ops.inplace.index_put(self, indices, values, accumulate)
+
     def copy_(self, src, non_blocking: bool = False):
         """Copy `src` (broadcast, cast and moved as needed) into self; gradient flows to src."""
         return self._inplace_op("copy_", _copied, src)
@@ -407,13 +411,9 @@ class Tensor:
         ):
             if plan.adv is None:  # a basic index is a view: copy_ into it rebases self
                 self[index].copy_(value)
-                return
-            _check_inplace_allowed(self, "__setitem__")
-            raise RuntimeError(
-                "__setitem__: assigning through an index array into a tensor in the autograd "
-                "graph is not supported; build the result out of place (tn.where, "
-                "masked_fill, index_add) or assign under `with tn.no_grad():`"
-            )
+            else:  # index arrays: self is rebased onto IndexPut
+                self._inplace_op("__setitem__", _ops.inplace._put_planned, plan, value)
+            return
         if isinstance(value, Tensor):
             value = value.data
         plan.assign(self.data, value)  # in two steps where torch and NumPy differ

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from ..autograd.function import Function, _Ctx
 from ..tensor import Tensor
-from .registry import Sample, register
+from .broadcast import unbroadcast
+from .movement import GetItem, _index_arrays, _plan
+from .registry import Bool, Sample, register
 
-__all__: list[str] = []
+__all__ = ["index_put"]
 
 
 def _view_of(a, chain: list, device):
@@ -58,6 +60,69 @@ class CopySlices(Function):
     )
 
 
+@register
+class IndexPut(Function):
+    """y = x.copy() with y[index] = v   (accumulate: y[index] += v, repeated indices adding up)
+    dx = grad with grad[index] = 0 (accumulate: dx = grad);  dv = grad[index] (unbroadcast)
+    """
+
+    @staticmethod
+    def forward(ctx, x, v, index, accumulate):
+        xp = ctx.device.xp
+        ctx.index, ctx.accumulate, ctx.v_shape = index, accumulate, getattr(v, "shape", ())
+        if not accumulate:
+            out = x.copy()
+            index.assign(out, v)
+            return out
+        added = xp.zeros_like(x)
+        index.add_into(added, xp.broadcast_to(v, index.take(x).shape), ctx.device.backend)
+        return x + added
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = dv = None
+        if ctx.needs_input_grad[0]:
+            dx = grad
+            if not ctx.accumulate:
+                keep = grad.device.xp.ones(grad.shape, dtype=grad.data.dtype)
+                ctx.index.assign(keep, 0)
+                dx = grad * Tensor._make(keep, grad.device, False, None)
+        if ctx.needs_input_grad[1]:
+            dv = unbroadcast(GetItem.apply(grad, ctx.index), ctx.v_shape)
+        return dx, dv, None, None
+
+    samples = staticmethod(
+        lambda: [
+            Sample(((4, 3), (2, 3)), lambda torch, a, v: a.index_put((torch.tensor([0, 2]),), v),
+                   lambda a, v: index_put(a, ([0, 2],), v), name="rows"),
+            Sample(((3, 4), Bool((3, 4)), ()), lambda torch, a, m, v: a.index_put((m,), v),
+                   lambda a, m, v: index_put(a, (m,), v), name="mask-scalar"),
+            Sample(((4, 3), (3, 3)),
+                   lambda torch, a, v: a.index_put((torch.tensor([0, 0, 2]),), v, accumulate=True),
+                   lambda a, v: index_put(a, ([0, 0, 2],), v, accumulate=True),
+                   name="accumulate-repeated"),
+            Sample(((3, 4), Bool((3, 4)), ()), _setitem_mask, _setitem_mask, name="setitem"),
+        ]
+    )  # fmt: skip
+
+
+def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
+    """`input` with `values` put at `indices` (a tuple of index tensors), out of place.
+
+    As `torch.index_put`: `accumulate=True` adds instead (repeated indices add up).
+    `Tensor.__setitem__` with index arrays uses it in place (`index_put_`).
+    """
+    if not isinstance(indices, tuple):
+        raise TypeError(f"index_put: indices must be a tuple of tensors, got {type(indices)}")
+    plan = _plan(_index_arrays(indices, input.device))
+    return IndexPut.apply(input, values, plan, bool(accumulate))
+
+
+def _put_planned(x: Tensor, plan, values) -> Tensor:
+    """`x[plan] = values` out of place (Tensor.__setitem__ with index arrays, in the graph)."""
+    return IndexPut.apply(x, values, plan, False)
+
+
 # Samples: the same code runs on torch and tinynet tensors (`torch_fn` gets torch first).
 def _write_slice(*args):
     a, b = args[-2:]
@@ -77,4 +142,11 @@ def _write_reshaped(*args):
     a, b = args[-2:]
     y = (a * 2).contiguous()  # view() of a non-contiguous result would be a copy here
     y.view(6, 4)[1].copy_(b * 3)  # gradient flows to b, not to what was overwritten
+    return y
+
+
+def _setitem_mask(*args):
+    a, m, v = args[-3:]
+    y = a * 1
+    y[m] = v * 2  # index arrays: rebased onto IndexPut
     return y
