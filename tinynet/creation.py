@@ -13,6 +13,7 @@ import numpy as np
 
 from . import backend, dtypes
 from .backend import device as as_device
+from .backend import from_dlpack as _from_dlpack
 from .backend import generator as _generator
 from .ops._args import _int, _size
 from .tensor import Tensor
@@ -306,8 +307,6 @@ def from_dlpack(x) -> Tensor:
     """
     if isinstance(x, Tensor):
         return x.detach()
-    from .backend import from_dlpack as _from_dlpack
-
     arr, dev = _from_dlpack(x)
     if arr.dtype not in {d.np for d in dtypes.ALL}:
         raise dtypes.UnsupportedDTypeError(

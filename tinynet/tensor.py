@@ -10,9 +10,10 @@ import weakref
 import numpy as np
 
 from . import dtypes
-from .autograd.grad_mode import is_grad_enabled
+from ._grad_state import is_grad_enabled
 from .backend import Device, device_of
 from .backend import device as as_device
+from .backend import generator as _generator
 
 
 class Tensor:
@@ -20,11 +21,12 @@ class Tensor:
 
     __slots__ = (
         "data",
-        "grad",
+        "_grad",
         "requires_grad",
         "grad_fn",
         "_device",
-        "_version",
+        "_vc",
+        "_base",
         "_hooks",
         "__weakref__",
     )
@@ -40,8 +42,9 @@ class Tensor:
         self._device = device
         self.requires_grad = requires_grad
         self.grad_fn = grad_fn
-        self.grad = None
-        self._version = 0
+        self._grad = None
+        self._vc = None  # the storage's version counter, made when first needed
+        self._base = None  # a view: (parent tensor, view Function, its other args, kwargs)
         self._hooks = None
 
     @classmethod
@@ -170,6 +173,17 @@ class Tensor:
         return self.data.__dlpack_device__()
 
     # ----- autograd ------------------------------------------------------------------
+    @property
+    def grad(self) -> Tensor | None:
+        """The gradient backward accumulated here (None until then); same shape, dtype, device."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value) -> None:
+        if value is not None:
+            _check_grad(self, value, "assigned grad")
+        self._grad = value
+
     def backward(self, gradient=None, retain_graph: bool = False, create_graph: bool = False):
         """Accumulate d(self)/d(leaf) * gradient into every leaf's `.grad`."""
         from .autograd import backward
@@ -177,8 +191,10 @@ class Tensor:
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph."""
-        return Tensor._make(self.data, self._device, False, None)
+        """The same data (and version counter), cut from the graph."""
+        t = Tensor._make(self.data, self._device, False, None)
+        t._vc = self._counter()
+        return t
 
     def detach_(self) -> Tensor:
         self.grad_fn = None
@@ -222,17 +238,106 @@ class Tensor:
     def retains_grad(self) -> bool:
         return self.grad_fn is not None and self.grad_fn.retain is not None
 
-    # ----- in-place updates (no graph: for tensors without grad, and under no_grad) -------
-    def _check_inplace(self, op: str) -> None:
-        if self.requires_grad and is_grad_enabled():
-            kind = "a leaf tensor" if self.is_leaf else "a tensor"
+    # ----- in-place ops: PyTorch's rules (docs/autograd.md, "In-place ops") ------------------
+    @property
+    def _version(self) -> int:
+        """How many in-place edits this tensor's storage has had (shared by all its aliases)."""
+        vc = self._vc
+        return 0 if vc is None else vc.value
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._counter().value = value
+
+    def _counter(self) -> VersionCounter:
+        vc = self._vc
+        if vc is None:
+            vc = self._vc = VersionCounter()
+        return vc
+
+    def _inplace_op(self, op: str, compute, *args, **kwargs) -> Tensor:
+        """`self <- compute(self, *args, **kwargs)`, written into self's own memory.
+
+        The result is computed out of place under the usual recording rules and
+        copied into `self.data`; the storage's version counter is bumped; when the
+        result was recorded, `self` is rebased onto the result's node (a view:
+        its base onto a CopySlices node, and the view onto a view of the new base).
+        """
+        recording = is_grad_enabled()
+        if recording:
+            _check_inplace_allowed(self, op)
+            if self._base is not None:
+                self._refresh_view()
+        out = compute(self, *args, **kwargs)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{op}: the out-of-place op returned {type(out).__name__}")
+        if out.shape != self.shape:
             raise RuntimeError(
-                f"{op}: {kind} that requires grad cannot be modified in place while recording; "
-                "wrap the update in `with tn.no_grad():` or use an out-of-place op"
+                f"{op}: output with shape {tuple(self.shape)} doesn't match the broadcast "
+                f"shape {tuple(out.shape)}"
             )
+        if out.data.dtype != self.data.dtype:
+            if not np.can_cast(out.data.dtype, self.data.dtype, "same_kind"):
+                # as torch: `int_tensor /= 2` must not silently truncate 0.5 to 0
+                raise RuntimeError(
+                    f"{op}: result type {out.dtype} can't be cast to the tensor's dtype "
+                    f"{self.dtype}; use an out-of-place op"
+                )
+            out = _ops.cast(out, self.dtype)
+        record = recording and (out.requires_grad or self.requires_grad)
+        if record:
+            if not out.requires_grad:  # a constant result (fill_, zero_): self's gradient is 0
+                out = _ops.where(Tensor._make(self._device.xp.ones(self.shape, bool),
+                                              self._device, False, None), out, self)  # fmt: skip
+            elif out.grad_fn is None or out is self or any(out is a for a in args):
+                out = _ops.clone(out)  # the op returned an input as is: give self a node of its own
+            _unsave(out.grad_fn, self)
+        try:
+            self.data[...] = out.data
+        except ValueError:  # a read-only broadcast view (expand)
+            raise RuntimeError(
+                f"{op}: unsupported operation: more than one element of the written-to tensor "
+                f"(shape {tuple(self.shape)}) refers to a single memory location; clone() it "
+                "first"
+            ) from None
+        self._counter().value += 1
+        if record:
+            if self._base is None:
+                _rebase(self, out.grad_fn)
+            else:
+                _copy_slices(self, out.grad_fn)
+        return self
+
+    def _refresh_view(self) -> None:
+        """Re-derive a view's node from its base after the base was edited in place."""
+        info = self._base
+        version = self._version
+        if info.version == version:
+            return
+        info.version = version
+        root, chain = self._view_chain()
+        if root.requires_grad and is_grad_enabled():
+            v = _replay(root, chain)
+            self.grad_fn, self.requires_grad = v.grad_fn, v.requires_grad
+
+    def _view_chain(self) -> tuple:
+        """(the tensor that owns the memory, the view ops from it to self, in order)."""
+        chain, t = [], self
+        while t._base is not None:
+            chain.append(t._base)
+            t = t._base.parent
+        return t, chain[::-1]
 
     def _inplace(self, op: str, fn, other=None) -> Tensor:
-        self._check_inplace(op)
+        """`self.data[...] = fn(self.data, other)` with no gradient formula (random fills)."""
+        if is_grad_enabled() and (
+            self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)
+        ):
+            _check_inplace_allowed(self, op)
+            raise RuntimeError(
+                f"{op}: has no gradient formula for a tensor that requires grad; run it under "
+                "`with tn.no_grad():` or use an out-of-place op"
+            )
         if isinstance(other, Tensor):
             if other._device != self._device:
                 raise RuntimeError(
@@ -244,95 +349,80 @@ class Tensor:
             raise RuntimeError(
                 f"{op}: result of shape {result.shape} does not fit in place into {self.shape}"
             )
-        if op in _ARITH_INPLACE and not np.can_cast(result.dtype, self.data.dtype, "same_kind"):
-            # as torch: `int_tensor /= 2` must not silently truncate 0.5 to 0
-            raise RuntimeError(
-                f"{op}: the result type {dtypes.from_numpy_dtype(result.dtype)} can't be cast "
-                f"in place to the tensor's dtype {self.dtype}; use an out-of-place op"
-            )
         self.data[...] = result
-        self._version += 1
+        self._counter().value += 1
         return self
 
     def __iadd__(self, other):
-        return self._inplace("+=", lambda a, b: a + b, other)
+        return self._inplace_op("+=", Tensor.__add__, other)
 
     def __isub__(self, other):
-        return self._inplace("-=", lambda a, b: a - b, other)
+        return self._inplace_op("-=", Tensor.__sub__, other)
 
     def __imul__(self, other):
-        return self._inplace("*=", lambda a, b: a * b, other)
+        return self._inplace_op("*=", Tensor.__mul__, other)
 
     def __itruediv__(self, other):
-        return self._inplace("/=", lambda a, b: a / b, other)
+        return self._inplace_op("/=", Tensor.__truediv__, other)
 
-    def add_(self, other, alpha=1):
-        return self._inplace("add_", lambda a, b: a + alpha * b, other)
+    def __ipow__(self, other):
+        return self._inplace_op("**=", Tensor.__pow__, other)
 
-    def sub_(self, other, alpha=1):
-        return self._inplace("sub_", lambda a, b: a - alpha * b, other)
+    def __iand__(self, other):
+        return self._inplace_op("&=", Tensor.__and__, other)
 
-    def mul_(self, other):
-        return self._inplace("mul_", lambda a, b: a * b, other)
+    def __ior__(self, other):
+        return self._inplace_op("|=", Tensor.__or__, other)
 
-    def div_(self, other):
-        return self._inplace("div_", lambda a, b: a / b, other)
+    def __ixor__(self, other):
+        return self._inplace_op("^=", Tensor.__xor__, other)
 
-    def addcmul_(self, t1, t2, value=1):
-        return self._inplace("addcmul_", lambda a, _: a + value * t1.data * t2.data)
+    def index_put(self, indices, values, accumulate: bool = False):
+        """A copy with `values` put at `indices` (a tuple of index tensors); see index_put_."""
+        return _ops.inplace.index_put(self, indices, values, accumulate)
 
-    def addcdiv_(self, t1, t2, value=1):
-        return self._inplace("addcdiv_", lambda a, _: a + value * t1.data / t2.data)
-
-    # not `a * 0 + b`: that keeps NaN and Inf of the old values (NaN * 0 is NaN)
-    def copy_(self, src):
-        xp = self._device.xp
-
-        def fn(a, b):
-            b = xp.asarray(b)
-            try:
-                return xp.broadcast_to(b, a.shape)
-            except ValueError:
-                raise RuntimeError(
-                    f"copy_: a source of shape {b.shape} does not broadcast to {a.shape}"
-                ) from None
-
-        return self._inplace("copy_", fn, src)
+    def copy_(self, src, non_blocking: bool = False):
+        """Copy `src` (broadcast, cast and moved as needed) into self; gradient flows to src."""
+        return self._inplace_op("copy_", _copied, src)
 
     def zero_(self):
-        return self._inplace("zero_", lambda a, _: self._device.xp.zeros_like(a))
+        """Fill with zeros in place."""
+        return self._inplace_op("zero_", _filled, 0)
 
     def fill_(self, value):
-        dtypes.check_scalar_fits(value, self.dtype, "fill_")  # ints never wrap
-        return self._inplace("fill_", lambda a, _: self._device.xp.full_like(a, value))
-
-    def clamp_(self, min=None, max=None):
-        xp = self._device.xp
-        return self._inplace("clamp_", lambda a, _: xp.clip(a, min, max))
+        """Fill with `value` (a number or a 0-d tensor) in place."""
+        if not isinstance(value, Tensor):
+            dtypes.check_scalar_fits(value, self.dtype, "fill_")  # ints never wrap
+        return self._inplace_op("fill_", _filled, value)
 
     def uniform_(self, a=0.0, b=1.0, generator=None):
-        from .backend import generator as _generator
-
+        """Fill with numbers drawn uniformly from [a, b), in place."""
         gen = _generator(self._device, generator)
         return self._inplace(
             "uniform_", lambda x, _: (gen.random(x.shape) * (b - a) + a).astype(x.dtype)
         )
 
     def normal_(self, mean=0.0, std=1.0, generator=None):
-        from .backend import generator as _generator
-
+        """Fill with numbers drawn from N(mean, std**2), in place."""
         gen = _generator(self._device, generator)
         return self._inplace(
             "normal_", lambda x, _: (gen.standard_normal(x.shape) * std + mean).astype(x.dtype)
         )
 
     def __setitem__(self, index, value):
-        index = _ops.indexing.plan_index(index, self._device)
-        self._check_inplace("__setitem__")
+        plan = _ops.indexing.plan_index(index, self._device)
+        if is_grad_enabled() and (
+            self.requires_grad or (isinstance(value, Tensor) and value.requires_grad)
+        ):
+            if plan.adv is None:  # a basic index is a view: copy_ into it rebases self
+                self[index].copy_(value)
+            else:  # index arrays: self is rebased onto IndexPut
+                self._inplace_op("__setitem__", _ops.inplace._put_planned, plan, value)
+            return
         if isinstance(value, Tensor):
             value = value.data
-        index.assign(self.data, value)  # in two steps where torch and NumPy differ
-        self._version += 1
+        plan.assign(self.data, value)  # in two steps where torch and NumPy differ
+        self._counter().value += 1
 
     # ----- operators -----------------------------------------------------------------
     def __add__(self, other):
@@ -911,7 +1001,211 @@ _TYPE_NAMES = {
     "int64": "Long", "float16": "Half", "float32": "Float", "float64": "Double",
 }  # fmt: skip
 
-_ARITH_INPLACE = frozenset(("+=", "-=", "*=", "/=", "add_", "sub_", "mul_", "div_"))
+
+def _check_grad(t: Tensor, g, what: str) -> None:
+    """Refuse a gradient that does not fit `t` (as torch checks `.grad` assignment)."""
+    if not isinstance(g, Tensor):
+        raise TypeError(f"{what}: expected a Tensor or None, got {type(g).__name__}")
+    if g.shape != t.shape:
+        raise RuntimeError(
+            f"{what}: has shape {tuple(g.shape)} but the tensor has shape {tuple(t.shape)}"
+        )
+    if g.data.dtype != t.data.dtype:
+        raise RuntimeError(f"{what}: has dtype {g.dtype} but the tensor has dtype {t.dtype}")
+    if g._device != t._device:
+        raise RuntimeError(
+            f"{what}: is on device {g.device} but the tensor is on device {t.device}"
+        )
+
+
+class VersionCounter:
+    """How many in-place edits one storage has had: shared by every alias of that storage.
+
+    Views (view ops' outputs), `detach()` and `state_dict()` tensors share their
+    source's counter; an in-place op bumps it; a node that saved a tensor
+    compares the counter with the value it saw at save time (docs/reliability.md).
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self):
+        self.value = 0
+
+
+class _ViewInfo:
+    """What makes a tensor a view: its parent and the view op (to replay on a new base)."""
+
+    __slots__ = ("parent", "fn", "args", "kwargs", "version")
+
+    def __init__(self, parent: Tensor, fn, args: tuple, kwargs: dict, version: int):
+        self.parent, self.fn, self.args, self.kwargs = parent, fn, args, kwargs
+        self.version = version  # the counter's value when the view's grad_fn was derived
+
+
+def _mark_view(t: Tensor, parent: Tensor, fn, args: tuple, kwargs: dict) -> None:
+    """Make `t` (the output of view op `fn` on `parent`) an alias of parent's storage."""
+    vc = t._vc = parent._counter()
+    t._base = _ViewInfo(parent, fn, args, kwargs, vc.value)
+
+
+def _replay(root: Tensor, chain: list) -> Tensor:
+    """The view `chain` (a list of _ViewInfo) applied again to `root`."""
+    for info in chain:
+        root = info.fn.apply(root, *info.args, **info.kwargs)
+    return root
+
+
+def _check_inplace_allowed(t: Tensor, op: str) -> None:
+    """PyTorch's refusals for an in-place op while recording: on a leaf, or a view of one."""
+    if t.requires_grad and t.grad_fn is None:
+        raise RuntimeError(
+            f"{op}: a leaf Variable that requires grad (shape {tuple(t.shape)}) is being used in "
+            "an in-place operation; update it under `with tn.no_grad():` (as optimizers do) "
+            "or work on a clone()"
+        )
+    if t._base is not None:
+        root = t._view_chain()[0]
+        if root.requires_grad and root.grad_fn is None:
+            raise RuntimeError(
+                f"{op}: a view of a leaf Variable that requires grad (shape "
+                f"{tuple(root.shape)}) is being used in an in-place operation; update it "
+                "under `with tn.no_grad():` or work on a clone()"
+            )
+
+
+def _unsave(node, t: Tensor) -> None:
+    """`node` saved `t` (or an alias) as an input, and t is about to be overwritten: save a copy."""
+    saved = node.saved
+    if not saved:
+        return
+    vc = t._vc
+    for i, item in enumerate(saved):
+        if type(item) is tuple and (item[0] is t or (vc is not None and item[0]._vc is vc)):
+            s = item[0]
+            saved[i] = (Tensor._make(s.data.copy(), s._device, s.requires_grad, s.grad_fn), 0)
+
+
+def _adopt_output(node, t: Tensor) -> None:
+    """`t` now holds `node`'s output: a saved output is t's memory, checked by t's counter."""
+    if node.out_data is not None:
+        node.out_data = t.data
+        node.out_vc = t._counter()
+        node.out_version = node.out_vc.value
+
+
+def _rebase(t: Tensor, node) -> None:
+    """After an in-place op, `t` is the output of `node` (the op's out-of-place Function)."""
+    old = t.grad_fn
+    if old is not None and old.retain is not None and old.retain() is t:
+        node.retain, old.retain = old.retain, None  # retain_grad() follows the tensor, as torch
+    _adopt_output(node, t)
+    t.grad_fn, t.requires_grad = node, True
+
+
+def _copy_slices(t: Tensor, node) -> None:
+    """After an in-place op on view `t`: its base onto CopySlices, and t onto a view of that."""
+    root, chain = t._view_chain()
+    old = Tensor._make(root.data, root._device, root.requires_grad, root.grad_fn)
+    src = Tensor._make(t.data, t._device, True, node)
+    new = _ops.inplace.CopySlices.apply(old, src, chain)
+    _adopt_output(node, t)
+    root.grad_fn, root.requires_grad = new.grad_fn, True
+    v = _replay(root, chain)
+    t.grad_fn, t.requires_grad = v.grad_fn, True
+    t._base.version = t._version
+
+
+def _copied(self: Tensor, src) -> Tensor:
+    """copy_'s out-of-place result: `src` moved, cast and broadcast to self."""
+    if not isinstance(src, Tensor):
+        src = tensor(src, dtype=self.dtype, device=self._device)
+    if src._device != self._device:
+        src = src.to(self._device)
+    if src.data.dtype != self.data.dtype:
+        src = src.to(self.dtype)
+    if src.shape != self.shape:
+        try:
+            fits = np.broadcast_shapes(src.shape, self.shape) == tuple(self.shape)
+        except ValueError:
+            fits = False
+        if not fits:
+            raise RuntimeError(
+                f"copy_: a source of shape {tuple(src.shape)} does not broadcast to "
+                f"{tuple(self.shape)}"
+            )
+        src = src.expand(*self.shape)
+    return src
+
+
+def _filled(self: Tensor, value) -> Tensor:
+    """fill_'s out-of-place result: a number (a constant) or a 0-d tensor (broadcast)."""
+    if isinstance(value, Tensor):
+        if value.ndim != 0:
+            raise RuntimeError(
+                f"fill_: only supports a 0-dimension value tensor, got shape {tuple(value.shape)}"
+            )
+        return _copied(self, value)
+    data = self._device.xp.full(self.shape, value, dtype=self.data.dtype)
+    return Tensor._make(data, self._device, False, None)
+
+
+def _div(self: Tensor, other, rounding_mode=None) -> Tensor:
+    if rounding_mode is not None:
+        raise NotImplementedError(f"div_: rounding_mode={rounding_mode!r} is not supported")
+    return self / other
+
+
+# Torch's Tensor methods with an in-place `name_` form. Each `name_` whose out-of-place
+# `name` exists (or has a fallback below) is bound at import, unless Tensor spells it out.
+INPLACE_METHODS = (
+    "abs", "absolute", "acos", "arccos", "acosh", "arccosh", "add", "addbmm", "addcdiv",
+    "addcmul", "addmm", "addmv", "addr", "asin", "arcsin", "asinh", "arcsinh", "atan",
+    "arctan", "atan2", "arctan2", "atanh", "arctanh", "baddbmm", "bitwise_and", "bitwise_not",
+    "bitwise_or", "bitwise_xor", "ceil", "clamp", "clamp_max", "clamp_min", "clip", "copysign",
+    "cos", "cosh", "cumprod", "cumsum", "deg2rad", "digamma", "div", "divide", "eq", "erf",
+    "erfc", "erfinv", "exp", "exp2", "expm1", "fix", "float_power", "floor", "floor_divide",
+    "fmod", "frac", "gcd", "ge", "greater", "greater_equal", "gt", "heaviside", "hypot", "i0",
+    "index_add", "index_copy", "index_fill", "index_put", "lcm", "ldexp", "le", "lerp",
+    "less", "less_equal", "lgamma", "log", "log10", "log1p", "log2", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logit", "lt", "masked_fill", "masked_scatter",
+    "mul", "multiply", "mvlgamma", "nan_to_num", "ne", "neg", "negative", "not_equal", "pow",
+    "rad2deg", "reciprocal", "relu", "remainder", "renorm", "round", "rsqrt", "scatter",
+    "scatter_add", "scatter_reduce", "sgn", "sigmoid", "sign", "sin", "sinc", "sinh", "sqrt",
+    "square", "sub", "subtract", "tan", "tanh", "tril", "triu", "true_divide", "trunc", "xlogy",
+)  # fmt: skip
+
+_FALLBACKS = {
+    "add": lambda self, other, alpha=1: self + (other if alpha == 1 else other * alpha),
+    "sub": lambda self, other, alpha=1: self - (other if alpha == 1 else other * alpha),
+    "mul": Tensor.__mul__,
+    "div": _div,
+    "pow": Tensor.__pow__,
+    "neg": Tensor.__neg__,
+    "addcmul": lambda self, t1, t2, value=1: self + (t1 * t2 if value == 1 else value * t1 * t2),
+    "addcdiv": lambda self, t1, t2, value=1: self + (t1 / t2 if value == 1 else value * t1 / t2),
+}
+
+
+def _inplace_method(name: str, compute):
+    op = name + "_"
+
+    def method(self, *args, **kwargs):
+        return self._inplace_op(op, compute, *args, **kwargs)
+
+    method.__name__ = method.__qualname__ = op
+    method.__doc__ = f"In place: self <- self.{name}(...), under PyTorch's in-place rules."
+    return method
+
+
+def _bind_inplace_methods() -> None:
+    for name in INPLACE_METHODS:
+        if name + "_" not in Tensor.__dict__:
+            fn = getattr(Tensor, name, None) or _FALLBACKS.get(name)
+            if fn is not None:
+                setattr(Tensor, name + "_", _inplace_method(name, fn))
+
+
+_bind_inplace_methods()
 
 
 class _HookHandle:
@@ -1061,4 +1355,12 @@ def tensor(data, dtype=None, device=None, requires_grad: bool = False) -> Tensor
     return t
 
 
-from . import ops as _ops  # noqa: E402  (ops import Tensor; methods look ops up at call time)
+# The op library. Tensor's methods call `_ops.name(...)`; tinynet/ops/__init__.py binds it
+# once, when it is imported (bind_ops), so that tensor.py never imports the ops built on it.
+_ops = None
+
+
+def bind_ops(ops) -> None:
+    """Give Tensor's methods their op library (called once, by tinynet/ops/__init__.py)."""
+    global _ops
+    _ops = ops

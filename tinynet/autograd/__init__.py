@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from ..creation import ones_like
+from ..tensor import Tensor, tensor
+from .engine import run_backward
 from .function import Function
-from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck
+from .tape import Tape, tape
 
 
 def _grads_for(outputs, grad_outputs, op: str):
-    from ..creation import ones_like
-    from ..tensor import Tensor
-
     grads = []
     for out, g in zip(outputs, grad_outputs):
         if not out.requires_grad:
@@ -26,8 +34,6 @@ def _grads_for(outputs, grad_outputs, op: str):
                 )
             g = ones_like(out)
         elif not isinstance(g, Tensor):
-            from ..tensor import tensor
-
             g = tensor(g, dtype=out.dtype, device=out.device)
         if g.shape != out.shape:
             raise RuntimeError(
@@ -47,8 +53,6 @@ def _grads_for(outputs, grad_outputs, op: str):
 
 def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False) -> None:
     """Accumulate gradients of `tensors` into the `.grad` of every leaf that requires grad."""
-    from .engine import run_backward
-
     tensors = [tensors] if not isinstance(tensors, (list, tuple)) else list(tensors)
     if grad_tensors is None or not isinstance(grad_tensors, (list, tuple)):
         grad_tensors = [grad_tensors] * len(tensors)
@@ -59,8 +63,6 @@ def backward(tensors, grad_tensors=None, retain_graph=False, create_graph=False)
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
          allow_unused=False):  # fmt: skip
     """Gradients of `outputs` with respect to `inputs`, without touching any `.grad`."""
-    from .engine import run_backward
-
     single = not isinstance(inputs, (list, tuple))
     outputs = [outputs] if not isinstance(outputs, (list, tuple)) else list(outputs)
     inputs = [inputs] if single else list(inputs)
@@ -82,10 +84,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return tuple(results)
 
 
-from . import functional  # noqa: E402  (uses grad above)
-from .tape import Tape, tape  # noqa: E402
+from . import functional  # noqa: E402  (a cycle: functional uses grad, defined above)
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled",
+    "inference_mode",
     "is_grad_enabled", "detect_anomaly", "functional", "tape", "Tape",
 ]  # fmt: skip

@@ -15,7 +15,9 @@ from __future__ import annotations
 import gc
 import itertools
 import traceback
+import warnings
 
+from ..tensor import Tensor
 from .grad_mode import _state as _mode
 from .grad_mode import check_anomaly, is_anomaly_enabled, set_grad_enabled
 
@@ -39,6 +41,9 @@ class Node:
     retain = None  # weakref to the output tensor whose .grad is retained
     out_data = None
     out_device = None
+    cache = None  # arrays a first-order backward may reuse (released with `saved`)
+    out_vc = None  # the output's version counter, when the op saved its output
+    out_version = 0  # the counter's value when it was saved
     seq = -1
 
     def __init__(self, fn, needs_input_grad: tuple = ()):
@@ -60,29 +65,40 @@ class Node:
         """The saved items as Tensors; inputs keep their graph (for create_graph)."""
         if self.saved is None:
             raise RuntimeError(FREED)
-        from ..tensor import Tensor
-
         out = []
         for item in self.saved:
             if isinstance(item, tuple):  # (input tensor, version at save time)
                 t, version = item
                 if t._version != version:
-                    raise RuntimeError(
-                        f"{self.name} backward: a tensor of shape {tuple(t.shape)} it saved was "
-                        f"modified in place (version {t._version}, saved at {version}); "
-                        "clone it before modifying, or modify it after backward()"
-                    )
+                    raise RuntimeError(self._modified(t.shape, t._version, version, "an input"))
                 out.append(t)
             elif item is _OUTPUT:
+                vc = self.out_vc
+                if vc is not None and vc.value != self.out_version:
+                    shape = self.out_data.shape
+                    raise RuntimeError(self._modified(shape, vc.value, self.out_version, "output"))
                 out.append(Tensor._make(self.out_data, self.out_device, True, self))
             elif item is None or isinstance(item, Tensor):
                 out.append(item)
-            else:
+            else:  # an intermediate array: a constant, right for first derivatives only
+                if _mode.enabled:
+                    _warn_intermediate(self.fn)
                 out.append(Tensor._make(item, self.out_device, False, None))
         return tuple(out)
 
+    def _modified(self, shape, version: int, expected: int, what: str) -> str:
+        return (
+            f"{self.name} backward: one of the variables needed for gradient computation has "
+            f"been modified by an inplace operation: a tensor of shape {tuple(shape)}, {what} "
+            f"that {self.name} "
+            f"(node #{self.seq}) saved for backward, is at version {version}; expected version "
+            f"{expected} instead. Hint: clone() it before the in-place op, or edit it after "
+            "backward() (an alias made by detach(), a view or state_dict() shares its version)"
+        )
+
     def release(self) -> None:
         self.saved = None
+        self.cache = None
         self.out_data = None
 
     def __repr__(self) -> str:
@@ -90,6 +106,21 @@ class Node:
 
 
 _OUTPUT = object()  # marks "the op's own output" in Node.saved
+_WARNED: set = set()  # Functions already warned about a saved intermediate
+
+
+def _warn_intermediate(fn) -> None:
+    """Warn once per Function whose backward reads a saved intermediate under create_graph."""
+    if fn in _WARNED:
+        return
+    _WARNED.add(fn)
+    warnings.warn(
+        f"{fn.__name__}.backward reads a saved array that is neither an input nor the output "
+        "while create_graph=True: it enters the graph as a constant, so derivatives through it "
+        "are missing and higher-order gradients are wrong. Recompute it from the saved inputs "
+        "with tinynet ops in backward, or return it as an output (see Function's docstring).",
+        stacklevel=4,
+    )
 
 
 def attach(node: Node, inputs, out_data, out_device) -> None:
@@ -160,84 +191,143 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             gc.enable()
 
 
-def _backward(roots, root_grads, retain_graph, create_graph, inputs):
-    grads: dict[Node, object] = {}
-    leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, grad]
-    wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
-    wanted_nodes = (
-        {}
-        if inputs is None
-        else {id(t.grad_fn): i for i, t in enumerate(inputs) if t.grad_fn is not None}
-    )
-    results = None if inputs is None else [None] * len(inputs)
+# ----- the backward loop ----------------------------------------------------------------------
+# `_backward` is the pseudo-code of docs/autograd.md (section 3, quoted in section 13):
+#   collect   _topo(...)                 the nodes reachable from the roots, decreasing `seq`
+#   pop       grads.pop(node)            the node's gradient, complete: its consumers all ran
+#   backward  _call_backward(node, g)    the op's rule, with the arity and shape checks
+#   deliver   p.deliver(target, dx)      to the input's node or leaf; fan-out adds up
+#   release   node.release()             saved tensors freed unless retain_graph
+# Each feature is a named helper called at its extension point: `_Pass.node_grad` (tensor
+# hooks, retain_grad, autograd.grad targets), `_Pass.observe` (detect_anomaly, tape
+# observers), `_Pass.finish` (leaf hooks, then autograd.grad results or `.grad` accumulation).
 
-    def deliver(target, g):
+
+def _backward(roots, root_grads, retain_graph, create_graph, inputs):
+    p = _Pass(inputs, create_graph)
+    with set_grad_enabled(create_graph):  # create_graph: backward's own ops are recorded
+        for t, g in zip(roots, root_grads):
+            p.deliver(t.grad_fn if t.grad_fn is not None else t, g)
+        for node in _topo([t.grad_fn for t in roots]):
+            g = p.grads.pop(node, None)
+            if g is None:
+                continue  # reachable, but no gradient flows through it
+            if node.hooks or node.retain is not None or p.wanted_nodes:
+                g = p.node_grad(node, g)
+            outs = _call_backward(node, g)
+            if p.anomaly or node.observers:
+                p.observe(node, g, outs)
+            for target, dx in zip(node.next, outs):
+                if target is not None and dx is not None:
+                    p.deliver(target, dx)
+            if not retain_graph:
+                node.release()
+        p.finish()
+    return p.results
+
+
+def _call_backward(node: Node, g) -> tuple:
+    """The op's backward rule, checked: one gradient per input, each of its input's shape."""
+    if node.saved is None:
+        raise RuntimeError(FREED)
+    outs = node.fn.backward(node, g)
+    if not isinstance(outs, tuple):
+        outs = (outs,)
+    if len(outs) != len(node.next):
+        raise RuntimeError(
+            f"{node.name}.backward returned {len(outs)} gradients for {len(node.next)} inputs"
+        )
+    for dx, shape in zip(outs, node.input_shapes):
+        if dx is not None and shape is not None and dx.shape != shape:
+            raise RuntimeError(
+                f"{node.name}.backward returned a gradient of shape {dx.shape} "
+                f"for an input of shape {shape}"
+            )
+    return outs
+
+
+def _run_hooks(hooks, g, shape, what: str):
+    """Tensor hooks in order; a hook's return value replaces the gradient, if it fits."""
+    for hook in hooks:
+        new = hook(g)
+        if new is not None:
+            if new.shape != shape:
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!s} on {what} of shape {tuple(shape)} "
+                    f"returned a gradient of shape {tuple(new.shape)}; a hook must keep the shape"
+                )
+            g = new
+    return g
+
+
+class _Pass:
+    """The state of one backward pass: gradients in flight and the features' bookkeeping."""
+
+    def __init__(self, inputs, create_graph: bool):
+        self.grads: dict[Node, object] = {}  # node -> gradient of its output, summed
+        self.leaf_grads: dict[int, list] = {}  # id(leaf) -> [leaf, its gradient so far]
+        self.create_graph = create_graph
+        self.anomaly = is_anomaly_enabled()
+        self.results = None if inputs is None else [None] * len(inputs)
+        self.wanted = None if inputs is None else {id(t): i for i, t in enumerate(inputs)}
+        self.wanted_nodes = (
+            {}
+            if inputs is None
+            else {id(t.grad_fn): i for i, t in enumerate(inputs) if t.grad_fn is not None}
+        )
+
+    def deliver(self, target, g) -> None:
+        """Add gradient `g` to what `target` (a node, or a leaf tensor) has received."""
         if isinstance(target, Node):
-            prev = grads.get(target)
-            grads[target] = g if prev is None else prev + g
+            prev = self.grads.get(target)
+            self.grads[target] = g if prev is None else prev + g
         else:
-            entry = leaf_grads.get(id(target))
+            entry = self.leaf_grads.get(id(target))
             if entry is None:
-                leaf_grads[id(target)] = [target, g]
+                self.leaf_grads[id(target)] = [target, g]
             else:
                 entry[1] = entry[1] + g
 
-    with set_grad_enabled(create_graph):
-        for t, g in zip(roots, root_grads):
-            deliver(t.grad_fn if t.grad_fn is not None else t, g)
-        anomaly = is_anomaly_enabled()
-        for node in _topo([t.grad_fn for t in roots]):
-            g = grads.pop(node, None)
-            if g is None:
-                continue
-            for hook in node.hooks:
-                new = hook(g)
-                g = new if new is not None else g
-            kept = node.retain() if node.retain is not None else None
-            if kept is not None:  # retain_grad(): a copy, accumulated across backwards as torch
-                kg = g if create_graph else type(g)._make(g.data.copy(), g.device, False, None)
-                kept.grad = kg if kept.grad is None else kept.grad + kg
-            if id(node) in wanted_nodes:
-                results[wanted_nodes[id(node)]] = g
-            if node.saved is None:
-                raise RuntimeError(FREED)
-            outs = node.fn.backward(node, g)
-            if not isinstance(outs, tuple):
-                outs = (outs,)
-            if len(outs) != len(node.next):
-                raise RuntimeError(
-                    f"{node.name}.backward returned {len(outs)} gradients for "
-                    f"{len(node.next)} inputs"
-                )
-            if anomaly:
-                check_anomaly(node, outs)
-            for obs in node.observers:
-                obs(node, g, outs)
-            for target, dx, shape in zip(node.next, outs, node.input_shapes):
-                if target is None or dx is None:
-                    continue
-                if dx.shape != shape:
-                    raise RuntimeError(
-                        f"{node.name}.backward returned a gradient of shape {dx.shape} "
-                        f"for an input of shape {shape}"
-                    )
-                deliver(target, dx)
-            if not retain_graph:
-                node.release()
-        for leaf, g in leaf_grads.values():
-            for hook in leaf._hooks or ():
-                new = hook(g)
-                g = new if new is not None else g
-            if wanted is not None:
-                if id(leaf) in wanted:
-                    results[wanted[id(leaf)]] = g
-            elif create_graph:
-                leaf.grad = g if leaf.grad is None else leaf.grad + g
-            elif leaf.grad is None:  # a copy: g may alias another tensor's gradient
-                leaf.grad = type(g)._make(g.data.copy(), g.device, False, None)  # not a Parameter
-            elif leaf.grad.requires_grad:
-                leaf.grad = (leaf.grad + g).detach()
-            else:  # in place, as torch does, so .grad keeps its identity
-                leaf.grad.data += g.data
-                leaf.grad._version += 1
-    return results
+    def node_grad(self, node: Node, g):
+        """A node's complete gradient: its output's hooks, retain_grad, autograd.grad targets."""
+        if node.hooks:
+            g = _run_hooks(node.hooks, g, g.shape, f"a tensor made by {node.name}")
+        kept = node.retain() if node.retain is not None else None
+        if kept is not None:  # retain_grad(): a copy, accumulated across backwards as torch
+            kg = g if self.create_graph else type(g)._make(g.data.copy(), g.device, False, None)
+            kept._grad = kg if kept._grad is None else kept._grad + kg
+        if id(node) in self.wanted_nodes:
+            self.results[self.wanted_nodes[id(node)]] = g
+        return g
+
+    def observe(self, node: Node, g, outs) -> None:
+        """detect_anomaly's NaN/Inf check, then the tape() observers."""
+        if self.anomaly:
+            check_anomaly(node, outs)
+        for obs in node.observers:
+            obs(node, g, outs)
+
+    def finish(self) -> None:
+        """Each leaf's gradient: its hooks, then an autograd.grad result or into `.grad`."""
+        for leaf, g in self.leaf_grads.values():
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g, leaf.shape, "a leaf tensor")
+            if self.wanted is None:
+                _accumulate(leaf, g, self.create_graph)
+            elif id(leaf) in self.wanted:
+                self.results[self.wanted[id(leaf)]] = g
+
+
+def _accumulate(leaf, g, create_graph: bool) -> None:
+    """`leaf.grad += g` with torch's policy (AccumulateGrad)."""
+    if g.data.dtype != leaf.data.dtype:  # a mixed-dtype graph: .grad keeps the leaf's dtype
+        g = g.to(leaf.dtype)
+    if create_graph:  # a new tensor with a graph: the gradient is differentiable
+        leaf._grad = g if leaf._grad is None else leaf._grad + g
+    elif leaf._grad is None:  # a copy: g may alias another tensor's gradient
+        leaf._grad = type(g)._make(g.data.copy(), g.device, False, None)  # not a Parameter
+    elif leaf._grad.requires_grad:  # a .grad with a graph from an earlier create_graph pass
+        leaf._grad = (leaf._grad + g).detach()
+    else:  # in place, as torch does, so .grad keeps its identity
+        leaf._grad.data += g.data
+        leaf._grad._version += 1

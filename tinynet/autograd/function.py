@@ -9,10 +9,21 @@ A Function subclass has two static methods:
                                    argument of forward
 
 `ctx` is the node put on the tape: `ctx.save_for_backward(...)` keeps arrays
-(inputs, the output, or intermediates) that `ctx.saved_tensors` gives back as
-Tensors; inputs come back as the very tensors passed in, so a backward built
-with `create_graph=True` is itself differentiable. `ctx.needs_input_grad`
-says which gradients are wanted; any other attribute can be set on ctx.
+that `ctx.saved_tensors` gives back as Tensors. `ctx.needs_input_grad` says
+which gradients are wanted; any other attribute can be set on ctx.
+
+What to save (the rule PyTorch's custom-Function guide states too): save
+**inputs or the output**. They come back as the very tensors of the graph
+(the output as a tensor whose node is this op), so a backward written with
+tinynet ops is itself differentiable and `create_graph=True` gives correct
+second derivatives. An **intermediate** (an array that is neither, such as
+BatchNorm's normalised input) comes back as a graph-less constant: right for
+a first derivative, wrong for a second. When double backward needs one,
+recompute it from the saved inputs with tinynet ops in backward (or make it
+an output of its own op). Built-in ops keep such arrays in `ctx.cache` and use
+them only when `not tn.is_grad_enabled()`, i.e. outside `create_graph`; a
+backward that reads a saved intermediate under `create_graph=True` gets one
+warning naming its Function.
 
 Example::
 
@@ -34,8 +45,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._grad_state import is_grad_enabled
+from ..backend import device_of as _device_of
+from ..tensor import Tensor as _Tensor
+from ..tensor import _mark_view
 from .engine import Node, attach
-from .grad_mode import is_grad_enabled
 
 
 class Function:
@@ -45,6 +59,9 @@ class Function:
     differentiable = True
     #: Sample inputs for the generic op tests (see tinynet/ops/registry.py).
     samples = None
+    #: True for view ops (reshape, permute, getitem...): when the output shares memory
+    #: with input 0 it shares its version counter, and in-place ops on it write through.
+    is_view = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -71,7 +88,10 @@ class Function:
                         f"found {device} and {d}; move one with .to()"
                     )
                 arrays.append(a.data)
-                wants_grad = wants_grad or a.requires_grad
+                if a.requires_grad:
+                    wants_grad = True
+                    if a._base is not None:  # a view whose base was edited in place since
+                        a._refresh_view()
             else:
                 arrays.append(a)
         record = wants_grad and cls.differentiable and is_grad_enabled()
@@ -81,16 +101,25 @@ class Function:
             ctx = _Ctx()
         ctx.device = device
         out = cls.forward(ctx, *arrays, **kwargs)
-        if isinstance(out, np.generic):  # NumPy reductions return scalars, not 0-d arrays
-            out = np.asarray(out)
+        if isinstance(out, np.generic):  # NumPy returns scalars for 0-d results, not arrays
+            scalar, out = out, np.asarray(out)
+            if record and ctx.saved:  # a saved output stays the output (for double backward)
+                ctx.saved = [out if item is scalar else item for item in ctx.saved]
         if ctx.out_device is not None:  # an op that moves data (ToDevice) says where
             device = ctx.out_device
         if device is None:
             device = _device_of(out)
-        if not record:
-            return _Tensor._make(out, device, False, None)
-        attach(ctx, args, out, device)
-        return _Tensor._make(out, device, True, ctx)
+        if record:
+            attach(ctx, args, out, device)
+            t = _Tensor._make(out, device, True, ctx)
+            if ctx.out_data is not None:  # the op saved its output: check it by t's counter
+                ctx.out_vc = t._counter()
+        else:
+            t = _Tensor._make(out, device, False, None)
+        if arrays and (out is arrays[0] or cls.is_view) and isinstance(args[0], _Tensor):
+            if out is arrays[0] or device.xp.may_share_memory(out, arrays[0]):
+                _mark_view(t, args[0], cls, args[1:], kwargs)  # an alias of args[0]'s memory
+        return t
 
 
 class _Ctx:
@@ -102,7 +131,3 @@ class _Ctx:
 
     def save_for_backward(self, *items) -> None:
         pass
-
-
-from ..backend import device_of as _device_of  # noqa: E402
-from ..tensor import Tensor as _Tensor  # noqa: E402

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from .. import tensor as _tensor_module
 from ..creation import ones_like, zeros, zeros_like
 from ..tensor import Tensor
 from . import grad as _grad
@@ -173,8 +174,7 @@ def jacobian(func: Callable, inputs, create_graph: bool = False):
 
 def _stack(ts: list) -> Tensor:
     """Stack along a new dim 0 (differentiably, for create_graph)."""
-    from .. import ops  # ops sit above autograd; looked up at call time
-
+    ops = _tensor_module._ops  # the op library Tensor's methods use (bound by tinynet.ops)
     if hasattr(ops, "stack"):
         return ops.stack(ts, 0)
     out = None  # sum of one-hot outer products: the same tensor, built from basic ops

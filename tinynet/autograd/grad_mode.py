@@ -3,36 +3,24 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import os
-import threading
 import traceback
 
+from .._grad_state import _state, _update_watch, is_anomaly_enabled, is_grad_enabled
 
-class _State(threading.local):
-    enabled = True  # class defaults: every new thread starts with grad on, anomaly off
-    anomaly = False
-    tapes: tuple = ()  # the tape() recorders active in this thread (autograd/tape.py)
-    watch = False  # anomaly or tapes: the one flag the engine tests per recorded node
-
-
-def _update_watch() -> None:
-    _state.watch = _state.anomaly or bool(_state.tapes)
-
-
-_state = _State()
-
-
-def is_grad_enabled() -> bool:
-    """Whether ops record nodes for backward in this thread (True unless inside no_grad)."""
-    return _state.enabled
-
-
-def is_anomaly_enabled() -> bool:
-    return _state.anomaly
+__all__ = [
+    "is_grad_enabled", "is_anomaly_enabled", "set_grad_enabled", "no_grad", "enable_grad",
+    "inference_mode", "detect_anomaly", "check_anomaly", "_state", "_update_watch",
+]  # fmt: skip
 
 
 class _Mode:
-    """A context manager and decorator that sets one thread-local flag and restores it."""
+    """A context manager and decorator that sets one thread-local flag and restores it.
+
+    As a decorator it applies to each call; on a generator function, to each stretch of
+    the generator's own code (restored at every `yield`, as torch does).
+    """
 
     _attr = "enabled"
 
@@ -48,10 +36,17 @@ class _Mode:
     def __exit__(self, *exc) -> None:
         setattr(_state, self._attr, self._prev.pop())
 
+    def clone(self):
+        """A fresh manager with the same mode (each decorated call enters its own)."""
+        return self.__class__(*self._args())
+
     def __call__(self, fn):
+        if inspect.isgeneratorfunction(fn):
+            return _wrap_generator(self.clone, fn)
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__(*self._args()):
+            with self.clone():
                 return fn(*args, **kwargs)
 
         return wrapper
@@ -60,11 +55,55 @@ class _Mode:
         return (self.mode,)
 
 
+def _wrap_generator(make_mode, fn):
+    """`fn`'s generator, with the mode on while its code runs and restored at each yield."""
+
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with make_mode():
+                response = gen.send(None)
+            while True:
+                try:
+                    request = yield response
+                except GeneratorExit:
+                    with make_mode():
+                        gen.close()
+                    raise
+                except BaseException as e:
+                    with make_mode():
+                        response = gen.throw(e)
+                else:
+                    with make_mode():
+                        response = gen.send(request)
+        except StopIteration as e:
+            return e.value
+
+    return generator
+
+
 class set_grad_enabled(_Mode):
-    """`with set_grad_enabled(False): ...` turns recording off (or on) in this thread."""
+    """Turn recording on or off in this thread: a call, a context manager or a decorator.
+
+    `tn.set_grad_enabled(False)` alone turns recording off until it is turned on again;
+    `with tn.set_grad_enabled(mode): ...` restores the previous mode on exit.
+    """
+
+    def __init__(self, mode: bool):
+        super().__init__(mode)
+        self._prev.append(_state.enabled)  # takes effect now, as torch's
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def __call__(self, fn):
+        _state.enabled = self._prev[-1]  # used as a decorator: the mode applies to calls only
+        return super().__call__(fn)
 
 
-class no_grad(set_grad_enabled):
+class no_grad(_Mode):
     """Ops inside record nothing: for evaluation and optimizer updates."""
 
     def __init__(self):
@@ -74,7 +113,7 @@ class no_grad(set_grad_enabled):
         return ()
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_Mode):
     """Turn recording back on inside a `no_grad` block."""
 
     def __init__(self):
@@ -82,6 +121,22 @@ class enable_grad(set_grad_enabled):
 
     def _args(self):
         return ()
+
+
+class inference_mode(_Mode):
+    """As `no_grad` (tinynet has no separate inference tensors); `mode=False` changes nothing.
+
+    A context manager and a decorator, as `torch.inference_mode(mode=True)`.
+    """
+
+    def __init__(self, mode: bool = True):
+        super().__init__(mode)
+
+    def __enter__(self):
+        self._prev.append(_state.enabled)
+        if self.mode:
+            _state.enabled = False
+        return self
 
 
 class detect_anomaly(_Mode):

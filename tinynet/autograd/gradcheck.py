@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..tensor import Tensor
+from .grad_mode import no_grad
+
 
 def _as_tuple(x):
     return x if isinstance(x, tuple) else (x,)
@@ -18,9 +21,7 @@ def gradcheck(fn, inputs, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1
     (f(x + eps) - f(x - eps)) / (2 eps) per input element. Returns True, or
     raises ValueError naming the worst element (input, index, both values).
     """
-    from ..tensor import Tensor
-    from . import grad as autograd_grad
-    from .grad_mode import no_grad
+    from . import grad as autograd_grad  # a cycle: autograd/__init__ imports this module
 
     inputs = _as_tuple(inputs) if not isinstance(inputs, list) else tuple(inputs)
     diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]

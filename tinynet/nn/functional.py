@@ -17,9 +17,11 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
+from ..ops.broadcast import unbroadcast
 from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import const, exp, gelu, log, relu, sigmoid, tanh, where
+from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
 from ..ops.elementwise import leaky_relu as _leaky_relu
+from ..ops.elementwise import relu as _relu
 from ..ops.fold import col2im as fold
 from ..ops.fold import im2col as unfold
 from ..ops.indexing import chunk as _chunk
@@ -36,7 +38,8 @@ from ..tensor import Tensor
 
 __all__ = [
     "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "pad",
-    "linear", "relu", "leaky_relu", "gelu", "sigmoid", "tanh", "softmax", "log_softmax",
+    "linear", "relu", "relu_", "leaky_relu", "leaky_relu_", "gelu", "sigmoid", "tanh",
+    "softmax", "log_softmax",
     "dropout", "batch_norm", "cross_entropy", "nll_loss", "mse_loss",
     "binary_cross_entropy_with_logits",
     # activations
@@ -183,6 +186,28 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
     return _log_softmax(input, dim)
 
 
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
+    """max(input, 0); `inplace=True` writes the result into `input` (torch's rules)."""
+    return input.relu_() if inplace else _relu(input)
+
+
+def relu_(input: Tensor) -> Tensor:
+    """In-place relu: `relu(input, inplace=True)`."""
+    return input.relu_()
+
+
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+    """input if input > 0 else negative_slope * input; `inplace=True` writes into `input`."""
+    if inplace:
+        return input._inplace_op("leaky_relu_", _leaky_relu, negative_slope)
+    return _leaky_relu(input, negative_slope)
+
+
+def leaky_relu_(input: Tensor, negative_slope: float = 0.01) -> Tensor:
+    """In-place leaky_relu: `leaky_relu(input, negative_slope, inplace=True)`."""
+    return leaky_relu(input, negative_slope, inplace=True)
+
+
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability `p` and scale the rest by 1 / (1 - p) (inverted dropout).
 
@@ -249,19 +274,21 @@ class BatchNorm(Function):
             running_var *= 1.0 - momentum
             unbiased = var.reshape(-1) * (n / max(n - 1, 1))
             running_var += momentum * unbiased.astype(running_var.dtype)
-        ctx.save_for_backward(x, w, xhat, invstd)
+        ctx.save_for_backward(x, w)
+        ctx.cache = (xhat, invstd)  # intermediates: for a first-order backward only
         ctx.axes, ctx.shape, ctx.eps = axes, shape, eps
         return y
 
     @staticmethod
     def backward(ctx, grad):
-        x, w, xhat, invstd = ctx.saved_tensors
+        x, w = ctx.saved_tensors
         axes, shape = ctx.axes, ctx.shape
-        if is_grad_enabled():
-            # create_graph: rebuild xhat and invstd from x with ops so they carry x's graph
+        if is_grad_enabled():  # create_graph: xhat and invstd from x with ops, carrying its graph
             centred = x - x.mean(axes, keepdim=True)
             invstd = ((centred * centred).mean(axes, keepdim=True) + ctx.eps) ** -0.5
             xhat = centred * invstd
+        else:  # first order: the forward's arrays, constants as they may be
+            xhat, invstd = (const(x, a) for a in ctx.cache)
         need_x, need_w, need_b = ctx.needs_input_grad[:3]
         dx = dw = db = None
         gx = (grad * xhat).sum(axes, keepdim=True) if need_x or need_w else None
@@ -471,7 +498,8 @@ class CrossEntropy(Function):
         t, wt, valid = _target_weights(xp, target, weight, ignore_index, x.dtype)
         wsum = C if weight is None else weight.sum()  # sum_c w_c
         out, ctx.denom = _reduce(xp, loss, wt, reduction)
-        ctx.save_for_backward(x, p)
+        ctx.save_for_backward(x)
+        ctx.cache = p  # softmax(x): an intermediate, for a first-order backward only
         ctx.t, ctx.wt, ctx.valid, ctx.weight = t, wt, valid, weight
         ctx.reduction, ctx.ls = reduction, ls
         # a_i = sum_c q_ic: the weight of sample i's target distribution
@@ -480,34 +508,18 @@ class CrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        x, p = ctx.saved_tensors
+        (x,) = ctx.saved_tensors
         xp = grad.device.xp
         C, ls, dt = x.shape[1], ctx.ls, x.data.dtype
-        a = ctx.a.astype(dt, copy=False)
-        if is_grad_enabled():
-            # create_graph: the formula with ops, softmax(x) carrying x's graph (double backward)
-            onehot = xp.arange(C).reshape(_channel_shape(x.ndim, C)) == ctx.t
-            q = onehot * ((1.0 - ls) * ctx.wt)[:, None]
-            if ls:
-                wc = 1.0 if ctx.weight is None else _per_class(ctx.weight, x.ndim)
-                q = q + (ls / C) * ctx.valid[:, None] * wc
-            P, A, Q = _softmax(x, 1), const(x, a[:, None]), const(x, q.astype(dt))
-            return (P * A - Q) * _grad_factor(grad, ctx), None, None, None, None, None
-        # The same formula on arrays, without materialising the one-hot targets:
-        # dx = g * (p * a - q), q = (1 - ls) * w_t at the target plus ls / C * w_c everywhere.
-        g = grad.data
-        if ctx.reduction == "mean":
-            g = g / ctx.denom
-        dx = p.data * (g * a)[:, None]
+        onehot = xp.arange(C).reshape(_channel_shape(x.ndim, C)) == ctx.t
+        q = onehot * ((1.0 - ls) * ctx.wt)[:, None]  # q_i: sample i's target distribution
         if ls:
             wc = 1.0 if ctx.weight is None else _per_class(ctx.weight, x.ndim)
-            dx -= (g * ctx.valid)[:, None] * wc * (ls / C)
-        N = x.shape[0]
-        M = dx.size // (N * C) if N * C else 0
-        hits = (xp.arange(N)[:, None], ctx.t.reshape(N, M), xp.arange(M)[None, :])
-        d3 = dx.reshape(N, C, M)  # a copy where dx follows a non-contiguous x's layout
-        d3[hits] -= ((1.0 - ls) * ctx.wt * g).reshape(N, M)
-        return const(x, d3.reshape(x.shape).astype(dt, copy=False)), None, None, None, None, None
+            q = q + (ls / C) * ctx.valid[:, None] * wc
+        # softmax(x): with ops under create_graph (it carries x's graph), else the forward's
+        P = _softmax(x, 1) if is_grad_enabled() else const(x, ctx.cache)
+        A, Q = const(x, ctx.a.astype(dt, copy=False)[:, None]), const(x, q.astype(dt))
+        return (P * A - Q) * _grad_factor(grad, ctx), None, None, None, None, None
 
     samples = staticmethod(
         lambda: [
@@ -735,8 +747,6 @@ class BinaryCrossEntropyWithLogits(Function):
 
 
 def _unbroadcast_to(g, like):
-    from ..ops.broadcast import unbroadcast
-
     return None if g is None else unbroadcast(g, like.shape)
 
 
@@ -819,12 +829,10 @@ def _broadcast_shape(a: tuple, b: tuple) -> tuple:
 
 
 def _maybe_inplace(name: str, fn, input: Tensor, inplace: bool, *args) -> Tensor:
-    """torch's `inplace=`: use the tensor's own in-place method `<name>_` where tinynet has
-    one (it follows the in-place rules of the engine); otherwise compute out of place."""
+    """torch's `inplace=`: write `fn(input, *args)` into `input` under the engine's in-place
+    rules (the version counter, rebasing onto fn's node), or compute it out of place."""
     if inplace:
-        method = getattr(input, name + "_", None)
-        if callable(method):
-            return method(*args)
+        return input._inplace_op(name + "_", fn, *args)
     return fn(input, *args)
 
 
@@ -886,11 +894,6 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:
     """Hardswish: x * min(max(x + 3, 0), 6) / 6."""
     return _maybe_inplace("hardswish", _act.hardswish, input, inplace)
-
-
-def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    """x if x > 0 else negative_slope * x."""
-    return _maybe_inplace("leaky_relu", _leaky_relu, input, inplace, negative_slope)
 
 
 def softsign(input: Tensor) -> Tensor:

@@ -223,7 +223,10 @@ class Pow(Function):
     @staticmethod
     def forward(ctx, x, y):
         z = x**y
-        ctx.save_for_backward(x, y, z)
+        if ctx.needs_input_grad[1:2] == (True,):  # z only for dy: `t.pow_(2)` may edit it, as torch
+            ctx.save_for_backward(x, y, z)
+        else:
+            ctx.save_for_backward(x, y, None)
         return z
 
     @staticmethod

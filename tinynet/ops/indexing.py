@@ -145,8 +145,8 @@ def _index_arrays(index, device=None) -> tuple:
 def _plan(parts: tuple) -> _Index:
     """How to apply normalised index parts (see `_Index`)."""
     arrays = [p for p in parts if _is_index_array(p)]
-    if not arrays:
-        return _Index(parts, None, False)
+    if not arrays:  # a trailing ... keeps `a[0]` a 0-d view (not a scalar copy): x[0] += 1
+        return _Index(parts if Ellipsis in parts else (*parts, Ellipsis), None, False)
     add = any(a.dtype.kind != "b" for a in arrays)
     if any(type(p) is int for p in parts) and any(a.ndim for a in arrays):
         basic, adv = [], []
@@ -237,6 +237,8 @@ class GetItem(Function):
     """y = x[index]   (ints, slices, None, ..., integer and bool index arrays)
     dx = zeros(x.shape) with dx[index] += grad   (repeated indices add up)
     """
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, index):

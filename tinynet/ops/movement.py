@@ -12,6 +12,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
 from ._args import _dim, _shape_arg
+from .broadcast import unbroadcast
 from .elementwise import cast
 from .indexing import IndexAdd, _Index, _slice_dim
 from .registry import Arg, Int, Sample, register
@@ -28,6 +29,8 @@ class Reshape(Function):
     """y = x.reshape(shape)
     dx = grad.reshape(x.shape)
     """
+
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -78,6 +81,8 @@ class Permute(Function):
     dx = grad.transpose(argsort(dims))
     """
 
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, dims):
         ctx.dims = dims
@@ -123,6 +128,8 @@ class Expand(Function):
     dx = grad summed over the broadcast dims (unbroadcast)
     """
 
+    is_view = True
+
     @staticmethod
     def forward(ctx, x, shape):
         ctx.x_shape = x.shape
@@ -130,8 +137,6 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        from .broadcast import unbroadcast
-
         return unbroadcast(grad, ctx.x_shape), None
 
 

@@ -10,7 +10,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, tensor
 from ._args import _dims
-from .elementwise import cast, const, exp, where
+from .elementwise import cast, const, exp, maximum, minimum, where
 from .registry import Arg, Int, Sample, register
 
 __all__ = [
@@ -238,8 +238,6 @@ def max(x, dim=None, keepdim=False):
     returned index.
     """
     if isinstance(dim, Tensor):  # torch.max(a, b) is the elementwise maximum
-        from .elementwise import maximum
-
         return maximum(x, dim)
     return _extreme("max", x, dim, keepdim, True)
 
@@ -247,8 +245,6 @@ def max(x, dim=None, keepdim=False):
 def min(x, dim=None, keepdim=False):
     """The minimum; with `dim`, a (values, indices) pair as torch.min returns."""
     if isinstance(dim, Tensor):
-        from .elementwise import minimum
-
         return minimum(x, dim)
     return _extreme("min", x, dim, keepdim, False)
 
