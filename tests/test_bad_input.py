@@ -242,3 +242,17 @@ def test_generator_on_another_device_is_refused():
 
     with pytest.raises(TypeError, match="generator"):
         tn.rand(2, generator=NotAGenerator())
+
+
+TENSOR_FUNCS = ["exp", "log", "sqrt", "sin", "cos", "tan", "atan", "log1p", "expm1", "log2",
+                "log10", "rsqrt", "reciprocal", "sign", "floor", "ceil", "trunc", "round",
+                "square", "isnan", "isinf", "isfinite", "nan_to_num", "abs", "neg", "sigmoid",
+                "tanh", "relu", "erf", "sum", "mean", "prod", "amax", "amin", "all", "any", "std",
+                "var", "max", "min", "argmax", "argmin"]  # fmt: skip
+
+
+@pytest.mark.parametrize("arg", [None, [1.0, 2.0], np.ones(2)], ids=["None", "list", "ndarray"])
+@pytest.mark.parametrize("name", TENSOR_FUNCS)
+def test_non_tensor_inputs_raise_type_error_naming_the_function(name, arg):
+    with pytest.raises(TypeError, match=f"^{name}: input must be a Tensor"):
+        getattr(tn, name)(arg)

@@ -7,7 +7,7 @@ from collections import namedtuple
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._args import _dims
+from ._args import _dims, _tensor
 from .elementwise import cast, const, exp
 from .registry import Arg, Sample, register
 
@@ -21,7 +21,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def _nonempty(op: str, x, dims) -> None:
     """max/min/argmax of nothing has no value: refuse as torch does, naming the op."""
-    if x.data.size:
+    if _tensor(op, x).data.size:
         return
     if dims is None:
         raise RuntimeError(
@@ -95,6 +95,7 @@ class Sum(Function):
 
 def sum(x, dim=None, keepdim=False, dtype=None):
     """Sum over `dim` (an int, a tuple, or None for all)."""
+    _tensor("sum", x)
     if dtype is not None:
         x = cast(x, dtype)
     elif not x.dtype.is_floating_point:  # ints and bools sum to int64, as torch
@@ -131,6 +132,7 @@ class Mean(Function):
 
 def mean(x, dim=None, keepdim=False):
     """Mean over `dim` (an int, a tuple, or None for all); floating tensors only."""
+    _tensor("mean", x)
     if not x.dtype.is_floating_point:
         raise TypeError(f"mean: needs a floating point tensor, got {x.dtype}; use .float()")
     return Mean.apply(x, _dims("mean", x, dim), bool(keepdim))
@@ -171,11 +173,13 @@ def var(x, dim=None, unbiased=True, keepdim=False, correction=None):
     """Variance over `dim`; unbiased (divides by n - 1) by default, as torch."""
     if correction is None:
         correction = 1 if unbiased else 0
+    _tensor("var", x)
     return Var.apply(x, _dims("var", x, dim), bool(keepdim), correction)
 
 
 def std(x, dim=None, unbiased=True, keepdim=False):
     """Standard deviation: sqrt(var)."""
+    _tensor("std", x)
     return var(x, dim, unbiased, keepdim).sqrt()
 
 
@@ -514,6 +518,7 @@ class Prod(Function):
 
 def prod(x, dim=None, keepdim=False, dtype=None):
     """The product over `dim` (an int, or None for all); ints and bools give int64, as torch."""
+    _tensor("prod", x)
     if dtype is not None:
         x = cast(x, dtype)
     elif not x.dtype.is_floating_point:
