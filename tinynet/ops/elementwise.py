@@ -1240,8 +1240,7 @@ class Round(Function):
 
 
 def _rounding(cls, name: str, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    _tensor(name, x)
     if not x.dtype.is_floating_point:  # integers are already whole, as torch returns them
         return x
     return cls.apply(x)
@@ -1267,8 +1266,7 @@ fix = trunc
 
 def round(x, decimals: int = 0):
     """x rounded to `decimals` places, halves to even (its gradient is zero)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"round: expected a Tensor, got {type(x).__name__}")
+    _tensor("round", x)
     if not isinstance(decimals, int) or isinstance(decimals, bool):
         raise TypeError(f"round: decimals must be an int, got {decimals!r}")
     if not x.dtype.is_floating_point:

@@ -452,8 +452,7 @@ def log_softmax(x, dim):
 
 
 def _bool_reduce(op: str, fn_name: str, x, dim, keepdim):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    _tensor(op, x)
     dims = _dims(op, x, dim)
     fn = getattr(x.device.xp, fn_name)
     out = fn(x.data.astype(bool, copy=False), axis=dims, keepdims=keepdim)
