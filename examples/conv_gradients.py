@@ -45,11 +45,11 @@ def make_input(rng) -> np.ndarray:
 def correlate_valid(a: np.ndarray, k: np.ndarray) -> np.ndarray:
     """Valid cross-correlation of one channel `a` with one kernel `k` (here k is dE/dO[f],
     96 x 96, so the output is 5 x 5: one product-sum per position)."""
-    oh, ow = a.shape[0] - k.shape[0] + 1, a.shape[1] - k.shape[1] + 1
-    out = np.empty((oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            out[i, j] = np.sum(a[i : i + k.shape[0], j : j + k.shape[1]] * k)
+    oH, oW = a.shape[0] - k.shape[0] + 1, a.shape[1] - k.shape[1] + 1
+    out = np.empty((oH, oW))
+    for oy in range(oH):
+        for ox in range(oW):
+            out[oy, ox] = np.sum(a[oy : oy + k.shape[0], ox : ox + k.shape[1]] * k)
     return out
 
 
@@ -113,17 +113,20 @@ def save_picture(X: np.ndarray, dF: np.ndarray, path: str) -> None:
               "`pip install matplotlib` (or tinynet[plot]) and run again to get one.")  # fmt: skip
         return
     names = ["horizontal", "vertical", "diagonal", "checkerboard", "noise"]
-    fig, axes = plt.subplots(2, 5, figsize=(12, 5.6), layout="constrained")
+    fig, axes = plt.subplots(2, 5, figsize=(13, 5.6), layout="constrained")
+    lim = np.abs(dF[0]).max()  # one symmetric scale for the five gradients: 0 is white
     for c in range(5):
-        axes[0, c].imshow(X[c, :30, :30], cmap="gray")
-        axes[0, c].set_title(f"X[{c}] ({names[c]})", fontsize=9)
-        axes[1, c].imshow(dF[0, c], cmap="RdBu_r")
-        axes[1, c].set_title(f"dE/dF[0, {c}]", fontsize=9)
+        im = axes[0, c].imshow(X[c, :30, :30], cmap="gray")
+        axes[0, c].set_title(f"X[{c}]: {names[c]}", fontsize=9)
+        fig.colorbar(im, ax=axes[0, c], shrink=0.8)
+        im = axes[1, c].imshow(dF[0, c], cmap="RdBu_r", vmin=-lim, vmax=lim)
+        axes[1, c].set_title(f"dE/dF[0, {c}] (5x5)", fontsize=9)
+        fig.colorbar(im, ax=axes[1, c], shrink=0.8)
         for ax in axes[:, c]:
             ax.set_xticks([])
             ax.set_yticks([])
-    fig.suptitle("One filter, five channels: each channel's gradient is X[c] correlated with "
-                 "dE/dO[0]")  # fmt: skip
+    fig.suptitle("One filter, five channels. Top: a 30x30 corner of each input channel. Bottom: "
+                 "its gradient, X[c] correlated with dE/dO[0], on one shared scale")  # fmt: skip
     fig.savefig(path, dpi=100)
     print(f"saved {path}")
 

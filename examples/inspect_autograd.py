@@ -1,6 +1,6 @@
 """Watch tinynet's autodiff engine work: the demonstrations of docs/autograd.md, in order.
 
-Run: python examples/inspect_autograd.py [--dot graph.dot]
+Run: python examples/inspect_autograd.py [--dot graph.dot] [--html backward.html]
 
 Every part uses the same three lines,
 
@@ -9,7 +9,8 @@ Every part uses the same three lines,
     z = (y + y.tanh()).sum()     # y is used twice: a fan-out
 
 and one of the inspection tools: the tape, the DOT graph, hooks, detect_anomaly
-and autograd.functional. The end follows a small CNN's backward pass.
+and autograd.functional. The end follows a small CNN's backward pass, and writes it as
+one HTML page (backward.html) that steps through it node by node: open it in a browser.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def the_tape():
         y = x * x
         z = (y + y.tanh()).sum()
     print(tape)
-    print("their sequence numbers (one global counter):", [n.seq for n in tape.nodes])
+    print("the # column is each node's sequence number, as in its repr:", tape.nodes)
     return tape, x, z
 
 
@@ -69,8 +70,8 @@ def reverse_order(tape, x, z) -> None:
     header("3. How reverse order is obtained")
     z.backward()
     print(tape)
-    print("backward ran tape positions", tape.backward_order, "(decreasing sequence number)")
-    tape.explain()
+    print("backward ran nodes", tape.backward_order, "(decreasing sequence number)")
+    tape.explain(values=True)  # with the numbers: check each step by hand
     print("x.grad =", x.grad, "  by hand:", by_hand(np.array([1.0, 2.0, 3.0])))
 
 
@@ -150,23 +151,40 @@ def module_hooks() -> None:
     (model(tn.randn(2, 1, 8, 8)) ** 2).mean().backward()
 
 
+def small_cnn() -> nn.Module:
+    tn.manual_seed(0)
+    return nn.Sequential(
+        nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8, 3)
+    )
+
+
 def cnn() -> None:
     header("9. A small CNN's backward, one screen")
-    tn.manual_seed(0)
-    img = tn.randn(2, 1, 8, 8)
-    w1 = tn.randn(4, 1, 3, 3, requires_grad=True)
-    w2 = tn.randn(2, 4, 3, 3, requires_grad=True)
-    with tn.autograd.tape() as tape:
-        h = F.conv2d(img, w1, padding=1).relu()
-        loss = (F.conv2d(h, w2, stride=2) ** 2).mean()
+    model = small_cnn()
+    img = tn.randn(2, 1, 4, 4)  # a constant: the tape draws it, it gets no gradient
+    with tn.autograd.tape(params=model) as tape:  # parameters shown by their module names
+        loss = F.cross_entropy(model(img), tn.tensor([0, 2]))
     loss.backward()
     print(tape)
     tape.explain()
+    print(tn.viz.to_dot(loss))  # after backward: gradient norms on the edges
+
+
+def step_through(html_path: str) -> None:
+    header("10. A backward pass you can step through")
+    model = small_cnn()
+    img = tn.randn(2, 1, 4, 4)
+    with tn.autograd.tape(params=model) as tape:
+        loss = F.cross_entropy(model(img), tn.tensor([0, 2]))
+    loss.backward()
+    tn.viz.to_html(loss, html_path)
+    print(f"wrote {html_path}: {len(tape.steps)} backward steps; open it in a browser and press ->")
 
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dot", help="also write the graph of part 1 to this .dot file")
+    parser.add_argument("--html", default="backward.html", help="the page of part 10")
     args = parser.parse_args(argv)
     tensors_and_nodes(args.dot)
     reverse_order(*the_tape())
@@ -176,6 +194,7 @@ def main(argv=None) -> None:
     anomaly()
     module_hooks()
     cnn()
+    step_through(args.html)
 
 
 if __name__ == "__main__":

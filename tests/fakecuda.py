@@ -34,6 +34,7 @@ import functools
 import math
 import operator as _op
 import os
+import re
 import shutil
 import subprocess
 import tempfile
@@ -41,6 +42,8 @@ import types
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
+
+from tinynet.backend.cuda import DeviceErrors
 
 TYPE_NAME = "fakecuda"
 DEVICE_COUNT = 2  # two pretend GPUs, so that device indices can be tested
@@ -495,15 +498,26 @@ for _name in _GENERATOR_METHODS:
     setattr(Generator, _name, _gen_method(_name))
 
 
-# ----- ElementwiseKernel: tinynet's CUDA kernel sources, compiled for the CPU -----------------
+# ----- RawKernel: tinynet's CUDA kernel sources, compiled for the CPU --------------------------
 
-_CTYPES = {
-    "int32": ("int", ctypes.c_int32),
-    "int64": ("long long", ctypes.c_int64),
-    "float32": ("float", ctypes.c_float),
-    "float64": ("double", ctypes.c_double),
+# C scalar types a kernel parameter may have -> (NumPy dtype CuPy passes for it, ctypes type)
+_C_SCALARS = {
+    "int": (np.dtype(np.int32), ctypes.c_int32),
+    "long long": (np.dtype(np.int64), ctypes.c_int64),
+    "float": (np.dtype(np.float32), ctypes.c_float),
+    "double": (np.dtype(np.float64), ctypes.c_double),
 }
-_T = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_POINTEES = {"float": np.float32, "double": np.float64, "int": np.int32, "long long": np.int64}
+# What the g++ build needs to take CUDA C as tinynet writes it: thread coordinates as globals
+# the launcher below sets, CUDA's qualifiers as nothing, the math functions of <cmath>.
+_PRELUDE = """#include <cmath>
+#include <cstddef>
+using std::exp; using std::log;
+struct fakecuda_dim3 { unsigned x, y, z; };
+static fakecuda_dim3 threadIdx, blockIdx, blockDim, gridDim;
+#define __global__
+#define __device__
+"""
 _compiled: dict = {}
 
 
@@ -511,52 +525,65 @@ def have_compiler() -> bool:
     return shutil.which(os.environ.get("CXX", "g++")) is not None
 
 
-class ElementwiseKernel:
-    """cupy.ElementwiseKernel for the kernels tinynet writes, run on the CPU.
+def kernel_params(code: str, name: str) -> list[tuple[str, bool, str]]:
+    """The parameters of `extern "C" __global__ void name(...)` in `code`, typedefs resolved:
+    (C type, is pointer, parameter name) each, e.g. ("float", True, "cols")."""
+    head = r'extern\s+"C"\s+__global__\s+void\s+' + re.escape(name)
+    m = re.search(head + r"\s*\(([^)]*)\)", code)
+    if m is None:
+        raise ValueError(f'fakecuda.RawKernel: no extern "C" __global__ kernel {name!r}')
+    aliases = dict((b, a) for a, b in re.findall(r"typedef\s+([\w ]+?)\s+(\w+)\s*;", code))
+    out = []
+    for param in m.group(1).split(","):
+        decl = param.replace("const ", " ").replace("__restrict__", " ")
+        pointer = "*" in decl
+        *type_words, pname = decl.replace("*", " ").split()
+        ctype = " ".join(type_words)
+        out.append((aliases.get(ctype, ctype), pointer, pname))
+    return out
 
-    The operation (CUDA C++ as CuPy takes it) is compiled by g++ into a loop over the
-    output's elements, `i` the element index, as CuPy's generated code runs it with one
-    thread per element. Takes what tinynet's kernels use: `raw T` inputs (indexed by a flat
-    element index), scalar int32/int64/float32/float64 inputs, and one non-raw output `T`,
-    passed as the last argument. T is float or double. Device arrays only: a NumPy array
-    among the arguments is a host/device mix, as everywhere in the stand-in.
+
+class RawKernel:
+    """cupy.RawKernel for the kernels tinynet writes, run on the CPU.
+
+    The CUDA source is compiled by g++ with a launcher that runs every (block, thread)
+    of the grid in turn, so a kernel that needs no __syncthreads and no shared memory (a
+    grid-stride loop, as tinynet's are) computes what it computes on a GPU. Stricter than
+    CuPy where CuPy would pass garbage: each argument must match its parameter's C type:
+    a pointer takes a C-contiguous device array of that element type (a NumPy array is a
+    host/device mix), a scalar takes the NumPy scalar of that type (a Python int would go
+    to the GPU as a 64-bit long long, a Python float as a double, whatever the parameter).
     """
 
-    def __init__(self, in_params: str, out_params: str, operation: str, name: str = "kernel",
-                 **kwargs):  # fmt: skip
-        self.ins = [p.split() for p in in_params.split(",")]
-        self.out = out_params.split()
-        if len(self.out) != 2 or self.out[0] != "T":
-            raise NotImplementedError(f"fakecuda.ElementwiseKernel: output {out_params!r}")
-        for p in self.ins:
-            if not (p[:2] == ["raw", "T"] and len(p) == 3) and not (
-                len(p) == 2 and p[0] in _CTYPES
-            ):
-                raise NotImplementedError(f"fakecuda.ElementwiseKernel: parameter {p}")
-        self.operation, self.name = operation, name
+    def __init__(self, code: str, name: str, options: tuple = (), backend: str = "nvrtc",
+                 translate_cucomplex: bool = False, *, enable_cooperative_groups=False,
+                 jitify=None):  # fmt: skip
+        self.code, self.name, self.options = code, name, tuple(options)
+        self.params = kernel_params(code, name)
+        for ctype, pointer, pname in self.params:
+            if ctype not in (_POINTEES if pointer else _C_SCALARS):
+                raise NotImplementedError(f"fakecuda.RawKernel {name}: parameter {ctype} {pname}")
 
-    def _source(self, T: str) -> str:
-        args, setup = ["ptrdiff_t n__"], []
-        for p in self.ins:
-            if p[0] == "raw":
-                args.append(f"T* {p[2]}__p")
-                setup.append(f"Raw<T> {p[2]}{{{p[2]}__p}};")
-            else:
-                args.append(f"{_CTYPES[p[0]][0]} {p[1]}")
-        args.append(f"T* {self.out[1]}__p")
+    def _source(self) -> str:
+        decls = ", ".join(f"{t}{'*' if ptr else ''} {n}" for t, ptr, n in self.params)
+        names = ", ".join(n for _, _, n in self.params)
         return (
-            "#include <cstddef>\n"
-            f"typedef {T} T;\n"
-            "template <typename U> struct Raw { U* p; U& operator[](ptrdiff_t k) const "
-            "{ return p[k]; } };\n"
-            f'extern "C" void {self.name}({", ".join(args)}) {{\n'
-            + "\n".join(setup)
-            + f"\nfor (ptrdiff_t i = 0; i < n__; ++i) {{\nT& {self.out[1]} = {self.out[1]}__p[i];"
-            + f"\n{self.operation}\n}}\n}}\n"
+            _PRELUDE
+            + self.code
+            + f"""
+extern "C" void fakecuda_launch(unsigned grid, unsigned block, {decls}) {{
+  gridDim = {{grid, 1, 1}}; blockDim = {{block, 1, 1}};
+  for (unsigned b = 0; b < grid; ++b)
+    for (unsigned t = 0; t < block; ++t) {{
+      blockIdx = {{b, 0, 0}}; threadIdx = {{t, 0, 0}};
+      {self.name}({names});
+    }}
+}}
+"""
         )
 
-    def _function(self, T: str):
-        src = self._source(T)
+    def _function(self):
+        src = self._source()
         if src not in _compiled:
             d = tempfile.mkdtemp(prefix="fakecuda-kernel-")
             atexit.register(shutil.rmtree, d, ignore_errors=True)
@@ -567,34 +594,41 @@ class ElementwiseKernel:
             cxx = os.environ.get("CXX", "g++")
             subprocess.run([cxx, "-O2", "-shared", "-fPIC", "-o", lib, path], check=True,
                            capture_output=True, text=True)  # fmt: skip
-            _compiled[src] = getattr(ctypes.CDLL(lib), self.name)
+            _compiled[src] = ctypes.CDLL(lib).fakecuda_launch
         return _compiled[src]
 
-    def __call__(self, *args):
-        if len(args) != len(self.ins) + 1:
-            raise TypeError(f"{self.name}: takes {len(self.ins) + 1} arguments, got {len(args)}")
-        out = args[-1]
-        if type(out) is not ndarray:
-            raise TypeError(f"{self.name}: the output must be a device array")
-        T = _T.get(out.dtype)
-        if T is None:
-            raise NotImplementedError(f"{self.name}: T = {out.dtype}")
-        cargs = [ctypes.c_ssize_t(out.size)]
-        for p, a in zip(self.ins, args):
-            if p[0] == "raw":
-                if type(a) is not ndarray:
-                    raise _mixing(self.name) if isinstance(a, np.ndarray) else TypeError(
-                        f"{self.name}: {p[2]} must be a device array")  # fmt: skip
-                if a.dtype != out.dtype or not a._a.flags.c_contiguous:
-                    raise TypeError(f"{self.name}: {p[2]} must be C-contiguous {out.dtype}")
-                cargs.append(a._a.ctypes.data_as(ctypes.c_void_p))
-            else:
-                cargs.append(_CTYPES[p[0]][1](a))
-        if not out._a.flags.c_contiguous:
-            raise NotImplementedError(f"{self.name}: a strided output")
-        cargs.append(out._a.ctypes.data_as(ctypes.c_void_p))
-        self._function(T)(*cargs)
-        return out
+    def _arg(self, param, a):
+        ctype, pointer, pname = param
+        what = f"{self.name}: parameter {ctype}{'*' if pointer else ''} {pname}"
+        if pointer:
+            if type(a) is not ndarray:
+                raise _mixing(self.name) if isinstance(a, np.ndarray) else TypeError(
+                    f"{what} takes a device array, got {type(a).__name__}")  # fmt: skip
+            if a.dtype != _POINTEES[ctype] or not a._a.flags.c_contiguous:
+                raise TypeError(f"{what} takes a C-contiguous {np.dtype(_POINTEES[ctype])} array, "
+                                f"got {a.dtype} with strides {a._a.strides}")  # fmt: skip
+            return a._a.ctypes.data_as(ctypes.c_void_p)
+        want, ctor = _C_SCALARS[ctype]
+        got = np.asarray(a).dtype if isinstance(a, np.generic) else python_scalar_dtype(a)
+        if got != want:
+            raise TypeError(f"{what}: CuPy would pass this {type(a).__name__} as {got}; "
+                            f"pass {want.name}(...)")  # fmt: skip
+        return ctor(a)
+
+    def __call__(self, grid, block, args, *, shared_mem=0):
+        if len(args) != len(self.params):
+            raise TypeError(f"{self.name}: takes {len(self.params)} arguments, got {len(args)}")
+        cargs = [self._arg(p, a) for p, a in zip(self.params, args)]
+        (g,), (b,) = tuple(grid), tuple(block)
+        self._function()(ctypes.c_uint(g), ctypes.c_uint(b), *cargs)
+
+
+def python_scalar_dtype(v) -> np.dtype | None:
+    """The dtype CuPy gives a Python scalar kernel argument (bool, int64, float64), or None."""
+    for kind, dtype in ((bool, np.bool_), (int, np.int64), (float, np.float64)):
+        if isinstance(v, kind):
+            return np.dtype(dtype)
+    return None
 
 
 # ----- the backend module: the interface of tinynet/backend/cpu.py ---------------------------
@@ -605,6 +639,7 @@ backend = types.ModuleType(
 backend.name = TYPE_NAME
 backend.xp = xp
 backend.dlpack_device_type = DLPACK_DEVICE_TYPE
+backend.conv_block_bytes = 2 << 20  # NumPy underneath: the CPU's cache-sized blocks
 
 
 def _is_array(a) -> bool:
@@ -621,7 +656,13 @@ def _from_host(a, index=None) -> ndarray:
 def _to_host(a) -> np.ndarray:
     if type(a) is not ndarray:
         raise TypeError(f"fakecuda: to_host expects a device array, got {type(a).__name__}")
-    return a.get()
+    out = a.get()
+    errors.raise_pending(_read_flag)
+    return out
+
+
+def _read_flag(flag: ndarray) -> np.ndarray:
+    return flag._a.copy()  # part of the sync that to_host/synchronize make: not counted
 
 
 def _scatter_add(target, index, values) -> None:
@@ -645,7 +686,7 @@ def _generator(seed=None) -> Generator:
 
 
 def _synchronize(index=None) -> None:
-    pass
+    errors.raise_pending(_read_flag)
 
 
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -670,17 +711,34 @@ def _from_dlpack(x):
     raise BufferError(f"fakecuda: cannot import a {type(x).__name__} through DLPack")
 
 
+def _kernel(name: str, dtype) -> RawKernel:
+    from tinynet.backend import cuda
+
+    key = (name, np.dtype(dtype))
+    if key not in _kernels:
+        _kernels[key] = RawKernel(cuda.kernel_source(name, dtype), name)
+    return _kernels[key]
+
+
 def _col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
-    """backend/cuda.py's col2im: its kernel source, run by the ElementwiseKernel above."""
+    """backend/cuda.py's col2im: its kernel source, run by the RawKernel above."""
     from tinynet.backend import cpu, cuda
 
-    if not have_compiler():  # the tap loop instead; test_col2im_kernel_* skip and say why
+    if not have_compiler():  # the tap loop instead; the kernel tests skip and say why
         return cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
-    if "fakecuda" not in _kernels:
-        _kernels["fakecuda"] = ElementwiseKernel(*cuda.COL2IM_KERNEL)
-    if not cuda.run_col2im(_kernels["fakecuda"], cols, dst, kernel, stride, dilation, out_hw,
-                           pitch):  # fmt: skip
+    if not cuda.run_col2im(_kernel, cols, dst, kernel, stride, dilation, out_hw, pitch):
         cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+
+
+def _softmax_xent(x, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """backend/cuda.py's softmax_xent: its fused kernel, errors raised at the next sync."""
+    from tinynet.backend import cpu, cuda
+
+    if not have_compiler():
+        return cpu.softmax_xent(x, target, weight, ignore_index, label_smoothing)
+    flag = errors.flag(xp, 0)
+    return cuda.run_softmax_xent(_kernel, xp, flag, x, target, weight, ignore_index,
+                                 label_smoothing)  # fmt: skip
 
 
 def _masked(values, mask):
@@ -689,7 +747,9 @@ def _masked(values, mask):
 
 
 _kernels: dict = {}
+errors = DeviceErrors()  # the errors its kernels record, as backend/cuda.py keeps them
 backend.col2im = _col2im
+backend.softmax_xent = _softmax_xent
 backend.masked = _masked
 backend.is_array = _is_array
 backend.from_host = _from_host
@@ -804,7 +864,7 @@ def as_cupy_modules() -> dict[str, types.ModuleType]:
     special = _module("cupyx.scipy.special", erf=_erf_fn)
     scipy = _module("cupyx.scipy", special=special)
     cupyx = _module("cupyx", scatter_add=_scatter_add, scipy=scipy)
-    cupy.ElementwiseKernel = ElementwiseKernel
+    cupy.RawKernel = RawKernel
     return {"cupy": cupy, "cupyx": cupyx, "cupyx.scipy": scipy, "cupyx.scipy.special": special}
 
 
@@ -837,6 +897,7 @@ def _reset_tinynet_cuda() -> None:
     tc._cupy_module = None
     tc._import_error = None
     tc._kernels.clear()
+    tc._errors.__init__()
     tb._DEVICES.clear()
     tb._generators.clear()
     tb._default_device[0] = None

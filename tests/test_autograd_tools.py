@@ -54,8 +54,9 @@ def test_tape_records_nodes_in_order_with_shapes_and_saved_bytes():
     assert seqs == sorted(seqs) and len(set(seqs)) == 5
     mul, s, e, m, add = tape.entries
     assert mul.inputs == [("leaf", (3,)), ("leaf", (3,))]
-    assert s.inputs == [("#0", (3,))] and e.inputs == [("#0", (3,))]
-    assert add.inputs == [("#1", ()), ("#3", ())]
+    k = mul.node.seq  # inputs from nodes are named by sequence number, as repr(node) does
+    assert s.inputs == [(f"#{k}", (3,))] and e.inputs == [(f"#{k}", (3,))]
+    assert add.inputs == [(f"#{k + 1}", ()), (f"#{k + 3}", ())]
     assert (mul.out_shape, s.out_shape, add.out_shape) == ((3,), (), ())
     assert mul.out_dtype == "float64"
     assert mul.saved_bytes == 2 * 3 * 8  # Mul keeps x and w
@@ -71,8 +72,9 @@ def test_tape_printout_lists_nodes_one_per_line():
     assert lines[0] == "tape: 5 nodes, 72 B saved for backward"
     body = lines[2:7]
     assert [ln.split()[1] for ln in body] == ["Mul", "Sum", "Exp", "Mean", "Add"]
-    assert re.search(r"0\s+Mul\s+leaf \(3,\), leaf \(3,\)\s+\(3,\) float64\s+48 B", body[0])
-    assert re.search(r"4\s+Add\s+#1 \(\), #3 \(\)\s+\(\) float64\s+0 B", body[4])
+    k = tape.nodes[0].seq
+    assert re.search(rf"{k}\s+Mul\s+leaf \(3,\), leaf \(3,\)\s+\(3,\) float64\s+48 B", body[0])
+    assert re.search(rf"{k + 4}\s+Add\s+#{k + 1} \(\), #{k + 3} \(\)\s+\(\) float64\s+0 B", body[4])
     assert "backward:" not in text  # nothing ran yet
 
 
@@ -80,7 +82,8 @@ def test_tape_shows_backward_order_and_gradient_shapes():
     x, w, y, out, tape = _known_graph()
     out.backward()  # outside the with block: the nodes still report to the tape
     # decreasing sequence number: the tape played backwards
-    assert tape.backward_order == [4, 3, 2, 1, 0]
+    k = tape.nodes[0].seq
+    assert tape.backward_order == [k + 4, k + 3, k + 2, k + 1, k]
     steps = {s.entry.node.name: s for s in tape.steps}
     assert steps["Mean"].grad_shape == ()
     assert steps["Mean"].outs[0] == ((3,), pytest.approx(np.sqrt(3) / 3))  # d mean = 1/3 each
@@ -93,8 +96,8 @@ def test_tape_shows_backward_order_and_gradient_shapes():
     text = str(tape)
     assert "backward: 5 steps, in the order they ran" in text
     after = text.split("backward:")[1].splitlines()[2:]
-    assert [ln.split()[2] for ln in after] == ["Add", "Mean", "Exp", "Sum", "Mul"]
-    assert "() -> #1 Sum, () -> #3 Mean" in after[0]
+    assert [ln.split()[1] for ln in after] == ["Add", "Mean", "Exp", "Sum", "Mul"]
+    assert f"() -> Sum #{k + 1}, () -> Mean #{k + 3}" in after[0]
     assert "(3,) -> leaf .grad, (3,) -> leaf .grad" in after[4]
 
 
@@ -107,7 +110,7 @@ def test_tape_explain_prints_each_ops_rule_from_its_docstring():
     blocks = re.split(r"(?m)^step ", text)[1:]
     assert len(blocks) == 5
     for block, name in zip(blocks, ["Add", "Mean", "Exp", "Sum", "Mul"]):
-        assert block.split()[2] == name
+        assert block.split()[1] == name
         forward, rule = op_math(tn.ops.REGISTRY[name])
         assert f"forward   {forward}" in block and f"backward  {rule}" in block
     mul = blocks[4]
@@ -129,10 +132,10 @@ def test_tape_marks_inputs_from_outside_and_constants():
     c = _t([3.0, 4.0], requires_grad=False)
     with tn.autograd.tape() as tape:
         y = h * c
-    assert tape.entries[0].inputs == [(f"seq {h.grad_fn.seq}", (2,)), ("const", (2,))]
+    assert tape.entries[0].inputs == [(f"#{h.grad_fn.seq}", (2,)), ("const", (2,))]
     y.sum().backward()
-    assert tape.backward_order == [0]  # Sum is not on this tape; Exp neither
-    assert f"-> seq {h.grad_fn.seq}" in str(tape)
+    assert tape.backward_order == [y.grad_fn.seq]  # Sum is not on this tape; Exp neither
+    assert f"-> Exp #{h.grad_fn.seq}" in str(tape)
 
 
 def test_tape_records_only_inside_and_nothing_without_one():
@@ -156,7 +159,8 @@ def test_nested_tapes_both_record():
     b.backward()
     assert [n.name for n in outer.nodes] == ["Mul", "Exp"]
     assert [n.name for n in inner.nodes] == ["Exp"]
-    assert outer.backward_order == [1, 0] and inner.backward_order == [0]
+    assert outer.backward_order == [b.grad_fn.seq, a.grad_fn.seq]
+    assert inner.backward_order == [b.grad_fn.seq]
 
 
 def test_tape_sees_the_backward_graph_of_create_graph():
@@ -287,7 +291,7 @@ def test_to_dot_parses_and_names_every_node():
     op_names = sorted(v["label"].split()[0] for v in ops.values())
     assert op_names == sorted(["Mul", "Sum", "Exp", "Mean", "Add"])
     for v in ops.values():  # each op shows its place on the tape and output shape
-        assert re.fullmatch(r"\w+  #\d+\n-> \([\d, ]*\)", v["label"]), v["label"]
+        assert re.fullmatch(r"\w+ #\d+\n-> \([\d, ]*\)", v["label"]), v["label"]
     labels = sorted(v["label"] for v in leaves.values())
     assert labels == ["leaf\n(3,) float64", "weight\n(3,) float64"]
     assert all(v.get("style") == "filled" for v in leaves.values())  # leaves are marked
@@ -842,18 +846,19 @@ def test_inspect_autograd_example_runs(capsys, tmp_path):
 
     path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "inspect_autograd.py"
     mod = runpy.run_path(str(path), run_name="inspect_autograd")
-    mod["main"](["--dot", str(tmp_path / "g.dot")])
+    mod["main"](["--dot", str(tmp_path / "g.dot"), "--html", str(tmp_path / "b.html")])
     out = capsys.readouterr().out
-    for part in range(1, 10):
+    for part in range(1, 11):
         assert f"===== {part}. " in out
     assert "backward of Sqrt" in out and "conv2d_weight: dw[f, c]" in out
     _parse_dot((tmp_path / "g.dot").read_text())
+    assert "tinynet-data" in (tmp_path / "b.html").read_text()
 
 
 # ----- every device ------------------------------------------------------------------------------
 
 
-def test_tools_work_on_every_device(device):
+def test_tools_work_on_every_device(device, tmp_path):
     # the strict stand-in device catches any implicit host transfer in the tools
     x = tn.tensor([0.5, 1.0, 2.0], device=device, requires_grad=True)
     with tn.autograd.tape() as tape:
@@ -861,8 +866,11 @@ def test_tools_work_on_every_device(device):
         z = (y + y.tanh()).sum()
     z.backward()
     buf = io.StringIO()
-    tape.explain(file=buf)
-    assert "dx = grad * y" in buf.getvalue() and tape.backward_order == [3, 2, 1, 0]
+    tape.explain(file=buf, values=True)
+    assert "dx = grad * y" in buf.getvalue() and "= [0.5, 1. , 2. ]" in buf.getvalue()
+    assert "|g| = " in tn.viz.graph(z)._repr_svg_() and "<table>" in tape._repr_html_()
+    assert "tinynet-data" in open(tn.viz.to_html(z, str(tmp_path / "p.html"))).read()
+    assert tape.backward_order == [n.seq for n in reversed(tape.nodes)]
     _parse_dot(tn.viz.to_dot(z))
     v = tn.ones(3, device=device)
     _, hv = AF.hvp(lambda a: (a * a * a).sum(), x.detach(), v)
@@ -873,3 +881,238 @@ def test_tools_work_on_every_device(device):
         bad = (tn.tensor([0.0, 1.0], device=device, requires_grad=True).sqrt()).sum()
         with pytest.raises(RuntimeError, match="backward of Sqrt"):
             bad.backward()
+
+
+# ----- one numbering, names, values, rich display, the HTML page ---------------------------------
+
+
+def _small_cnn():
+    nn = pytest.importorskip("tinynet.nn")
+    tn.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3))
+
+
+def _recorded_cnn():
+    import tinynet.nn.functional as F
+
+    model = _small_cnn()
+    img = tn.randn(2, 1, 4, 4)
+    with tn.autograd.tape(params=model) as tape:
+        loss = F.cross_entropy(model(img), tn.tensor([0, 2]))
+    loss.backward()
+    return model, img, loss, tape
+
+
+def test_one_numbering_in_tape_repr_dot_html_and_anomaly(tmp_path):
+    x = _t([0.0, 1.0, 4.0])
+    with tn.autograd.tape() as tape, tn.autograd.detect_anomaly(), np.errstate(divide="ignore"):
+        y = x.sqrt()
+        z = (y * 2).sum()
+        with pytest.raises(RuntimeError) as err:
+            z.backward(retain_graph=True)
+    sqrt = y.grad_fn
+    k = sqrt.seq
+    assert repr(sqrt) == f"<Sqrt #{k}>"
+    rows = str(tape).splitlines()[2:5]
+    assert [r.split()[:2] for r in rows] == [[str(k), "Sqrt"], [str(k + 1), "Mul"],
+                                             [str(k + 2), "Sum"]]  # fmt: skip
+    assert f"#{k} (3,)" in rows[1]  # Mul's input is named by the same number
+    assert f"Sqrt #{k} produced Inf" in str(err.value)
+    assert f'"Sqrt #{k}\\n-> (3,)"' in tn.viz.to_dot(z)
+    assert f"Mul #{k + 1}  (3,)     (3,) -> Sqrt #{k}" in str(tape)  # the backward table
+    page = open(tn.viz.to_html(z, str(tmp_path / "p.html"))).read()
+    assert f'id="node-{k}"' in page and f'"title": "Mul #{k + 1}"' in page
+
+
+def test_tape_params_name_leaves_everywhere():
+    model, img, loss, tape = _recorded_cnn()
+    text = str(tape)
+    assert "0.weight (2, 1, 3, 3), 0.bias (2,)" in text
+    assert "3.weight (3, 32), 3.bias (3,)" in text
+    assert "-> 0.weight.grad" in text and "leaf" not in text
+    buf = io.StringIO()
+    tape.explain(file=buf)
+    assert "-> 3.bias.grad" in buf.getvalue()
+    nodes, _ = _parse_dot(tn.viz.to_dot(loss))  # the tape's names, without params=
+    labels = {v["label"].split("\n")[0] for v in nodes.values()}
+    assert {"0.weight", "0.bias", "3.weight", "3.bias"} <= labels
+
+
+def test_dot_draws_constants_and_gradient_norms_after_backward():
+    model, img, loss, tape = _recorded_cnn()
+    nodes, edges = _parse_dot(tn.viz.to_dot(loss))
+    consts = {k: v for k, v in nodes.items() if v.get("fillcolor") == "lightgrey"}
+    labels = sorted(v["label"] for v in consts.values())
+    assert labels == ["target (constant)\n(2,) int64", "x (constant)\n(2, 1, 4, 4) float32"]
+    by_label = {v["label"].split("\n")[0]: k for k, v in nodes.items()}
+    for name, p in model.named_parameters():
+        (lab,) = [e[2]["label"] for e in edges if e[0] == by_label[name]]
+        norm = float(lab.split("|g| = ")[1])
+        assert norm == pytest.approx(np.linalg.norm(p.grad.numpy()), rel=1e-3), name
+    (img_edge,) = [e for e in edges if e[0] == by_label["x (constant)"]]
+    assert "|g|" not in img_edge[2]["label"]  # the image gets no gradient
+    before = tn.viz.to_dot((tn.randn(2, requires_grad=True) * 2).sum())
+    assert "|g|" not in before  # nothing ran yet: no norms
+
+
+def test_explain_values_shows_the_numbers_of_a_step():
+    x = _t([1.0, 2.0, 3.0])
+    with tn.autograd.tape() as tape:
+        y = x * x
+        z = (y * _t([1.0, -1.0, 0.5], requires_grad=False)).sum()
+    z.backward()
+    buf = io.StringIO()
+    tape.explain(file=buf, values=True)
+    blocks = re.split(r"(?m)^step ", buf.getvalue())[1:]
+    mul = blocks[2]  # x * x: grad in is [1, -1, 0.5], each input gets grad * x
+    assert re.search(r"grad\s+= \[ 1. , -1. ,  0.5\]", mul), mul
+    assert mul.count("= [ 1. , -2. ,  1.5]") == 2  # dx and dy
+    assert re.search(r"x \(leaf\)\s+= \[1., 2., 3.\]", mul)
+    plain = io.StringIO()
+    tape.explain(file=plain)
+    assert "= [" not in plain.getvalue()  # values only when asked
+    big = _t(np.ones(100))
+    with tn.autograd.tape() as t2:
+        s = (big * 2).sum()
+    s.backward()
+    buf = io.StringIO()
+    t2.explain(file=buf, values=True)
+    assert "(100,)  |dx| = 20" in buf.getvalue() and "= [2., 2." not in buf.getvalue()
+
+
+def test_rich_display_of_tape_and_graph_without_graphviz():
+    import xml.etree.ElementTree as ET
+
+    model, img, loss, tape = _recorded_cnn()
+    page = tape._repr_html_()
+    root = ET.fromstring(page)  # well-formed
+    rows = root.findall(".//tbody/tr")
+    assert len(rows) == 2 * len(tape.entries)  # the tape table and the backward table
+    assert "0.weight" in page
+    g = tn.viz.graph(loss, params=model)
+    svg = ET.fromstring(g._repr_svg_())
+    assert svg.tag.endswith("svg")
+    ids = {e.get("id") for e in svg.iter() if e.get("id")}
+    assert {f"node-{n.seq}" for n in tape.nodes} <= ids
+    texts = " ".join(t.text or "" for t in svg.iter() if t.tag.endswith("text"))
+    assert "x (constant)" in texts and "3.weight" in texts and "|g| = " in texts
+    assert g.dot == tn.viz.to_dot(loss, params=model)
+    assert str(tn.autograd.tape()._repr_html_()).startswith("<p>tape: no nodes")
+
+
+def _page_data(path):
+    import json
+
+    text = open(path, encoding="utf-8").read()
+    m = re.search(r'<script type="application/json" id="tinynet-data">(.*?)</script>', text, re.S)
+    return text, json.loads(m.group(1))
+
+
+def test_to_html_page_structure(tmp_path):
+    model, img, loss, tape = _recorded_cnn()
+    path = tn.viz.to_html(loss, str(tmp_path / "b.html"), params=model)
+    text, data = _page_data(path)
+    # self-contained: no network, no other file
+    assert not re.search(r"(?i)(https?:)?//[a-z]|<link|(?<![-\w])src=|@import|url\((?!#)", text)
+    steps = data["steps"]
+    assert [s["title"] for s in steps] == [f"{s.entry.node.name} #{s.entry.seq}"
+                                           for s in tape.steps]  # fmt: skip
+    for s, st in zip(steps, tape.steps):
+        assert f'id="{s["id"]}"' in text  # each step highlights a drawn node
+        forward, rule = op_math(st.entry.node.fn)
+        assert (s["forward"], s["rule"]) == (forward, rule)
+        assert s["grad"]["norm"] == pytest.approx(st.grad_norm)
+    ids = [s["id"] for s in steps]
+    assert ids == sorted(ids, key=lambda i: -int(i.split("-")[1]))  # tape played backwards
+    conv = steps[-1]
+    assert conv["title"].startswith("Conv2d") and "conv2d_weight" in " ".join(conv["where"])
+    outs = {o["label"]: o for o in conv["outs"]}
+    assert outs["dw"]["target"] == "0.weight.grad" and "values" in outs["dw"]  # 18 numbers
+    np.testing.assert_allclose(
+        np.array(eval(outs["db"]["values"].replace("\n", ""))), model[0].bias.grad.numpy(),
+        atol=1e-4,
+    )  # fmt: skip
+    assert conv["grad"]["shape"] == "(2, 2, 4, 4)" and "values" not in conv["grad"]  # 64 numbers
+    relu = steps[-2]
+    assert relu["outs"][0]["target"] == conv["title"] and relu["outs"][0]["target_id"] == conv["id"]
+    assert 'id="prev"' in text and 'id="next"' in text and 'id="slider"' in text
+
+
+def test_to_html_runs_its_own_backward_and_leaves_grad_alone(tmp_path):
+    x = _t([1.0, 2.0, 3.0])
+    z = (x * x).sum()  # no tape
+    _, data = _page_data(tn.viz.to_html(z, str(tmp_path / "a.html"), params={"x": x}))
+    assert x.grad is None  # the page's backward did not touch .grad
+    (mul,) = [s for s in data["steps"] if s["title"].startswith("Mul")]
+    assert [o["target"] for o in mul["outs"]] == ["x.grad", "x.grad"]
+    assert mul["outs"][0]["values"] == "[1., 2., 3.]"  # grad * x with grad = 1
+    z.backward()  # the graph was retained
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 4.0, 6.0])
+    with pytest.raises(RuntimeError, match="already ran"):
+        tn.viz.to_html(z, str(tmp_path / "b.html"))
+    with pytest.raises(ValueError, match="no backward pass"):
+        tn.viz.to_html(x.detach(), str(tmp_path / "c.html"))
+    with pytest.raises(TypeError, match="expected a Tensor"):
+        tn.viz.to_html(np.ones(2), str(tmp_path / "d.html"))
+    with pytest.raises(TypeError, match="to_html: params must be a Module or a dict"):
+        tn.viz.to_html((x * 2).sum(), str(tmp_path / "e.html"), params=[x])
+    with pytest.raises(TypeError, match="tape: params must be a Module or a dict.*list"):
+        tn.autograd.tape(params=[x])
+
+
+def _chromium():
+    import os
+    import shutil
+
+    for c in (os.environ.get("TINYNET_CHROMIUM"), "chromium", "chromium-browser"):
+        path = c and (shutil.which(c) or (c if os.path.isfile(c) else None))
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.browser
+def test_to_html_in_headless_chromium(tmp_path):
+    """The page loads in a real browser without console errors and stepping moves the
+    highlight. Needs the `playwright` package and a Chromium from the distribution (apt
+    install chromium); skips without either. Never downloads a browser."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    exe = _chromium()
+    if exe is None:
+        pytest.skip("no Chromium on PATH (apt-get install chromium, or set TINYNET_CHROMIUM)")
+    model, img, loss, tape = _recorded_cnn()
+    path = tn.viz.to_html(loss, str(tmp_path / "b.html"))
+    args = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=args)
+        try:
+            page = browser.new_page()
+            errors, requests = [], []
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(f"file://{path}")
+
+            def active():
+                return page.eval_on_selector_all(".box.active", "els => els.map(e => e.id)")
+
+            steps = [f"node-{s.entry.seq}" for s in tape.steps]
+            assert active() == [steps[0]]
+            page.click("#next")
+            assert active() == [steps[1]]
+            assert page.inner_text("#counter") == f"step 2 / {len(steps)}"
+            assert tape.steps[1].entry.node.name in page.inner_text("#detail")
+            page.keyboard.press("ArrowRight")
+            assert active() == [steps[2]]
+            page.click("#prev")
+            page.click("#prev")
+            assert active() == [steps[0]] and page.is_disabled("#prev")
+            page.fill("#slider", str(len(steps) - 1))
+            page.dispatch_event("#slider", "input")
+            assert active() == [steps[-1]] and page.is_disabled("#next")
+            assert page.eval_on_selector_all(".box.done", "els => els.length") == len(steps) - 1
+            assert errors == []
+            assert all(u.startswith("file://") for u in requests), requests
+        finally:
+            browser.close()

@@ -104,7 +104,7 @@ def test_generic_dataset_is_collated_by_stacking():
     x, y, a, f = next(iter(DataLoader(Generic(), batch_size=3)))
     assert x.shape == (3, 2, 3) and x.numpy()[:, 0, 0].tolist() == [0, 1, 2]
     assert y.dtype == tn.int64 and y.tolist() == [0, 1, 2]
-    assert a.shape == (3, 4) and f.dtype == tn.float32 and f.tolist() == [0.0, 0.5, 1.0]
+    assert a.shape == (3, 4) and f.dtype == tn.float64 and f.tolist() == [0.0, 0.5, 1.0]  # as torch
 
 
 def test_tensor_dataset_and_subset():

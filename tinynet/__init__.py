@@ -1,14 +1,16 @@
 """tinynet: a minimal autodiff deep-learning framework (re-exports the public API)."""
 
-from . import (  # noqa: E402  (after Tensor: layers and optimizers build on it)  # noqa: E402  (tn.cuda.is_available(), tn.testing.compare_devices)
+from . import (  # the public submodules: tn.nn, tn.optim, tn.utils.data, tn.cuda, ...
+    accelerator,
     autograd,
     cuda,
-    data,  # noqa: E402  (after Tensor: data builds on the tensor API)
+    data,
     nn,
     ops,
     optim,
     testing,
-    viz,  # noqa: E402  (graph pictures: to_dot, render)
+    utils,
+    viz,
 )
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (

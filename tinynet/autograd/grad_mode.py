@@ -124,7 +124,7 @@ def check_anomaly(node, grads) -> None:
             continue
         what = "NaN" if g.device.backend.to_host(xp.isnan(g.data).any()) else "Inf"
         msg = (
-            f"detect_anomaly: the backward of {node.name} (node #{node.seq}) produced {what} "
+            f"detect_anomaly: the backward of {node.name} #{node.seq} produced {what} "
             f"in the gradient of its input {i} (shape {tuple(g.shape)})."
         )
         # the user's line: the innermost frame outside the tinynet package

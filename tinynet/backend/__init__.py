@@ -14,8 +14,17 @@ A backend is a module with:
     scatter_add(t, i, v)  t[i] += v with repeated indices adding up
     strided_view(a, shape, strides)   a read-only view with byte strides
     generator(seed)       a random generator with NumPy's Generator methods
-    synchronize(index)    wait for queued work on device `index`
+    synchronize(index)    wait for queued work on device `index` (and raise an error a
+                          kernel recorded on the device meanwhile)
     erf(a)                the error function
+    masked(values, mask)  values where mask, else 0 (also where values holds inf or NaN)
+    col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+                          add conv columns back onto an image gradient (the adjoint of im2col)
+    softmax_xent(x, target, weight, ignore_index, label_smoothing)
+                          per-sample cross entropy and softmax of logits (N, C, ...); a target
+                          out of range raises IndexError, at once or at the next sync
+    conv_block_bytes      bytes of conv columns built per block (a CPU wants cache-sized
+                          blocks, a GPU one big block)
 
 and optionally `check_device(index)` (raise RuntimeError for a device that cannot be
 used), `array_device_index(a)`, `device_count()`, `is_available()`,
@@ -42,7 +51,8 @@ _lock = threading.Lock()
 
 
 REQUIRED = ("name", "xp", "is_array", "from_host", "to_host", "scatter_add", "strided_view",
-            "generator", "synchronize", "erf")  # fmt: skip
+            "generator", "synchronize", "erf", "masked", "col2im", "softmax_xent",
+            "conv_block_bytes")  # fmt: skip
 
 
 def register_backend(type_name: str, module: ModuleType) -> None:

@@ -11,6 +11,9 @@ from numpy.lib.stride_tricks import as_strided
 
 name = "cpu"
 xp = np
+#: conv2d builds its im2col columns in blocks of this many bytes: small enough to stay in the
+#: CPU's caches between the copy that makes them and the GEMM that reads them.
+conv_block_bytes = 2 << 20
 
 
 def keep_freed_memory() -> bool:
@@ -74,14 +77,14 @@ def masked(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
 
 
 def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
-    """dst[n, c, y*sH + i*dH, x*sW + j*dW] += cols[n, c, i, j, y*pitch + x], every tap and pixel.
+    """dst[n, c, oy*sH + ky*dH, ox*sW + kx*dW] += cols[n, c, ky, kx, oy*pitch + ox], for all.
 
-    The adjoint of im2col, the last step of conv2d's input gradient: each kernel tap (i, j)
+    The adjoint of im2col, the last step of conv2d's input gradient: each kernel tap (ky, kx)
     adds its slice of the columns back onto the (padded) input, so the loop runs kH*kW times
     whatever the image size. cols: (N, C, kH, kW, L), L >= (oH - 1) * pitch + oW; dst: the
     padded input gradient (N, C, R, Wd), contiguous. With stride 1 and pitch == Wd (the
-    "wide" layout of conv.py), tap (i, j) is ONE contiguous run of L numbers per channel
-    starting at i*dH*Wd + j*dW of the flattened dst, and the columns past oW of each row
+    "wide" layout of conv.py), tap (ky, kx) is ONE contiguous run of L numbers per channel
+    starting at ky*dH*Wd + kx*dW of the flattened dst, and the columns past oW of each row
     must be zero. Plain array code: CuPy runs it too (backend/cuda.py has a fused kernel).
     """
     (kH, kW), (sH, sW), (dH, dW), (oH, oW) = kernel, stride, dilation, out_hw
@@ -89,18 +92,50 @@ def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
     L = cols.shape[-1]
     if (sH, sW) == (1, 1) and pitch == Wd:
         flat = dst.reshape(N, C, R * Wd)
-        for i in range(kH):
-            for j in range(kW):
-                o = i * dH * Wd + j * dW
-                flat[:, :, o : o + L] += cols[:, :, i, j]
+        for ky in range(kH):
+            for kx in range(kW):
+                o = ky * dH * Wd + kx * dW
+                flat[:, :, o : o + L] += cols[:, :, ky, kx]
         return
     assert pitch == oW, "strided col2im takes the compact layout (pitch == oW)"
     cols = cols[..., : oH * oW].reshape(N, C, kH, kW, oH, oW)
-    for i in range(kH):
-        for j in range(kW):
-            rows = slice(i * dH, i * dH + sH * (oH - 1) + 1, sH)
-            cols_ = slice(j * dW, j * dW + sW * (oW - 1) + 1, sW)
-            dst[:, :, rows, cols_] += cols[:, :, i, j]
+    for ky in range(kH):
+        for kx in range(kW):
+            iy = slice(ky * dH, ky * dH + sH * (oH - 1) + 1, sH)  # the input rows tap ky reads
+            ix = slice(kx * dW, kx * dW + sW * (oW - 1) + 1, sW)
+            dst[:, :, iy, ix] += cols[:, :, ky, kx]
+
+
+def softmax_xent(x, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """Per-sample cross entropy of logits x (N, C, ...) and class indices (N, ...), and softmax.
+
+    loss = (1 - ls) * w[t] * (lse - x[t]) + ls / C * sum_c w_c * (lse - x_c), lse the
+    log-sum-exp over classes (0 where t == ignore_index); p = exp(x - lse). Returns (loss, p).
+    A target outside [0, C) that is not ignore_index raises IndexError. Plain array code;
+    backend/cuda.py runs the same math as one fused kernel.
+    """
+    C = x.shape[1]
+    bad = ((target < 0) | (target >= C)) & (target != ignore_index)
+    if bad.any():
+        raise IndexError(
+            f"cross_entropy: target {int(target[bad][0])} is out of bounds for {C} classes "
+            f"(valid targets are 0..{C - 1}, or ignore_index={ignore_index})"
+        )
+    valid = target != ignore_index
+    t = np.where(valid, target, 0)[:, None]
+    wc = 1.0 if weight is None else weight.astype(x.dtype).reshape((C,) + (1,) * (x.ndim - 2))
+    wt = valid.astype(x.dtype) if weight is None else wc.reshape(C)[t[:, 0]] * valid
+    s = x - x.max(axis=1, keepdims=True)
+    p = np.exp(s)
+    se = p.sum(axis=1, keepdims=True)
+    lse = np.log(se)[:, 0]  # log_softmax(x)_c = s_c - lse
+    loss = (lse - np.take_along_axis(s, t, axis=1)[:, 0]) * ((1.0 - label_smoothing) * wt)
+    if label_smoothing:
+        ws = (s * wc).sum(axis=1)
+        wsum = C if weight is None else wc.sum()
+        loss -= (ws - wsum * lse) * valid * (label_smoothing / C)
+    p /= se
+    return loss, p
 
 
 def generator(seed=None) -> np.random.Generator:

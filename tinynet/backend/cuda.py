@@ -3,7 +3,7 @@
 Importing this module is cheap and never fails: CuPy is imported the first time a
 "cuda" device is made (`Device.__init__` calls `check_device`, then reads `xp`). A
 missing CuPy or a missing GPU raises a RuntimeError that says which one and how to
-fix it. `diagnose()` gathers what `python -m tinynet doctor` prints.
+fix it. `diagnose()` gathers the facts `python -m tinynet doctor` judges.
 
 Each kernel here has a NumPy twin in backend/cpu.py that it must agree with:
 
@@ -13,14 +13,15 @@ Each kernel here has a NumPy twin in backend/cpu.py that it must agree with:
     erf            cupyx.scipy.special.erf       vs  math.erf elementwise
     generator      cupy.random.default_rng       vs  numpy.random.default_rng (only the
                    methods CuPy's Generator has: random, standard_normal, integers, ...)
+    masked         cupy.where                    vs  a multiply by the mask
+    col2im         RawKernel tinynet_col2im      vs  a loop over the kernel taps
+    softmax_xent   RawKernel tinynet_softmax_xent  vs  the same math in NumPy (its target
+                   check runs on the device and raises at the next sync: DeviceErrors)
 """
 
 from __future__ import annotations
 
-import ctypes
-import importlib.metadata
 import os
-import re
 import sys
 
 import numpy as np
@@ -159,6 +160,7 @@ def synchronize(index=None) -> None:
     """Wait until every kernel queued on GPU `index` (default: the current one) has run."""
     cp = _cupy()
     (cp.cuda.Device() if index is None else cp.cuda.Device(index)).synchronize()
+    _errors.raise_pending(_plain_to_host)
 
 
 # ----- arrays ----------------------------------------------------------------------------------
@@ -180,9 +182,16 @@ def from_host(a, index=None):
         return cp.asarray(a)
 
 
-def to_host(a) -> np.ndarray:
-    """Copy a CuPy array to a NumPy array (waits for the kernels that compute it)."""
+def _plain_to_host(a) -> np.ndarray:
     return a.get()
+
+
+def to_host(a) -> np.ndarray:
+    """Copy a CuPy array to a NumPy array (waits for the kernels that compute it), then raise
+    an error a kernel recorded on the device meanwhile (DeviceErrors)."""
+    out = a.get()
+    _errors.raise_pending(_plain_to_host)
+    return out
 
 
 def from_dlpack(x):
@@ -212,55 +221,207 @@ def masked(values, mask):
     return _cupy().where(mask, values, values.dtype.type(0))
 
 
-# col2im as one kernel: each thread makes one element of the padded input gradient, summing
-# the column entries of the taps that read it (a gather: no atomics, one launch instead of
-# kH*kW strided adds). It must agree with cpu.col2im (tests run this very source on the CPU,
-# compiled by g++, through the stand-in's ElementwiseKernel).
-COL2IM_KERNEL = (
-    "raw T cols, int32 R, int32 Wd, int32 kH, int32 kW, int32 sH, int32 sW, "
-    "int32 dH, int32 dW, int32 oH, int32 oW, int32 pitch, int32 L",
-    "T dst",
-    """
-    const ptrdiff_t nc = i / ((ptrdiff_t)R * Wd);  // image and channel
+# ----- tinynet's own CUDA kernels -----------------------------------------------------------
+#
+# Each is a cupy.RawKernel whose whole source tinynet owns: `kernel_source(name, dtype)` is
+# exactly the text NVRTC compiles (tests/test_cupy_static.py compiles it with the real NVRTC
+# for sm_70/80/90; the stand-in compiles it with g++ and runs it on the CPU). T is float or
+# double; the loops are grid-stride, so any launch size covers any n.
+
+COL2IM_SOURCE = r"""
+// dst[n, c, y*sH + a*dH, x*sW + b*dW] += cols[n, c, a, b, y*pitch + x]: the adjoint of im2col.
+// One thread per element of the padded input gradient (N, C, R, Wd), summing the column
+// entries of the taps that read it: a gather (no atomics), one launch for all kH*kW taps.
+extern "C" __global__ void tinynet_col2im(
+    const T* cols, T* dst, long long n, int R, int Wd, int kH, int kW, int sH, int sW,
+    int dH, int dW, int oH, int oW, int pitch, long long L) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n;
+       i += (long long)blockDim.x * gridDim.x) {
+    const long long nc = i / ((long long)R * Wd);  // image and channel
     const int h = (int)((i / Wd) % R), w = (int)(i % Wd);  // the padded input pixel
     T acc = 0;
     for (int a = 0; a < kH; ++a) {  // tap (a, b) reads (h, w) for output pixel (y, x) when
-        const int ty = h - a * dH;  // h = y*sH + a*dH and w = x*sW + b*dW
-        if (ty < 0 || ty % sH != 0 || ty / sH >= oH) continue;
-        for (int b = 0; b < kW; ++b) {
-            const int tx = w - b * dW;
-            if (tx < 0 || tx % sW != 0 || tx / sW >= oW) continue;
-            acc += cols[((nc * kH + a) * kW + b) * L + (ty / sH) * pitch + tx / sW];
-        }
+      const int ty = h - a * dH;    // h = y*sH + a*dH and w = x*sW + b*dW
+      if (ty < 0 || ty % sH != 0 || ty / sH >= oH) continue;
+      for (int b = 0; b < kW; ++b) {
+        const int tx = w - b * dW;
+        if (tx < 0 || tx % sW != 0 || tx / sW >= oW) continue;
+        acc += cols[((nc * kH + a) * kW + b) * L + (long long)(ty / sH) * pitch + tx / sW];
+      }
     }
-    dst = dst + acc;
-    """,
-    "tinynet_col2im",
-)
-_FUSED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+    dst[i] += acc;
+  }
+}
+"""
+
+SOFTMAX_XENT_SOURCE = r"""
+// cpu.softmax_xent for one row r = (n, m) of logits x (N, C, M) per thread, class stride M:
+//   loss[r] = (1 - ls) * w[t] * (lse - x[t]) + ls / C * sum_c w_c * (lse - x_c)
+//   p[n, :, m] = exp(x - lse)          (softmax, saved for the backward)
+// lse = log(sum(exp(x))) comes from one sweep with a running max mx (online softmax):
+// se = sum(exp(x - mx)), and sums of logits are kept relative to x0 = x[0] so that the
+// smoothing term does not subtract two large numbers. A target outside [0, C) that is not
+// ignore_index is recorded in bad[0..3] = (1, t, C, ignore_index) and raised by the host at
+// its next synchronisation: nothing waits for the device here.
+extern "C" __global__ void tinynet_softmax_xent(
+    const T* x, const long long* target, const T* weight, T* loss, T* p, long long* bad,
+    long long rows, int C, long long M, long long ignore_index, T ls, int has_weight) {
+  for (long long r = blockIdx.x * (long long)blockDim.x + threadIdx.x; r < rows;
+       r += (long long)blockDim.x * gridDim.x) {
+    const T* xr = x + (r / M) * C * M + r % M;  // x[n, c, m] is xr[c * M]
+    T* pr = p + (r / M) * C * M + r % M;
+    const T x0 = C > 0 ? xr[0] : (T)0;
+    T mx = x0, se = 0, wx = 0, ws = 0;  // wx = sum_c w_c * (x_c - x0), ws = sum_c w_c
+    for (int c = 0; c < C; ++c) {
+      const T v = xr[c * M], wc = has_weight ? weight[c] : (T)1;
+      if (v > mx) {
+        se = se * exp(mx - v) + 1;
+        mx = v;
+      } else {
+        se += exp(v - mx);
+      }
+      wx += wc * (v - x0);
+      ws += wc;
+    }
+    const T lse_mx = log(se);  // lse - mx
+    const long long t = target[r];
+    T l = 0;
+    if (t != ignore_index) {
+      if (t < 0 || t >= C) {
+        bad[1] = t;
+        bad[2] = C;
+        bad[3] = ignore_index;
+        bad[0] = 1;
+      } else {
+        const T wt = has_weight ? weight[t] : (T)1;
+        l = (1 - ls) * wt * (mx - xr[t * M] + lse_mx) + ls / C * (ws * (mx - x0 + lse_mx) - wx);
+      }
+    }
+    loss[r] = l;
+    for (int c = 0; c < C; ++c) pr[c * M] = exp(xr[c * M] - mx) / se;
+  }
+}
+"""
+
+#: every kernel tinynet ships, by name
+KERNELS = {"tinynet_col2im": COL2IM_SOURCE, "tinynet_softmax_xent": SOFTMAX_XENT_SOURCE}
+#: the C type T stands for, per dtype the kernels take
+KERNEL_DTYPES = {np.dtype(np.float32): "float", np.dtype(np.float64): "double"}
+_BLOCK = 256
+_MAX_BLOCKS = 4096  # grid-stride loops: more blocks than this only queue behind each other
+
+
+def kernel_source(name: str, dtype) -> str:
+    """The complete CUDA source of kernel `name` for arrays of `dtype` (float32, float64)."""
+    return f"typedef {KERNEL_DTYPES[np.dtype(dtype)]} T;\n" + KERNELS[name]
+
+
+def launch(kernel, n: int, args: tuple) -> None:
+    """Run a grid-stride `kernel` over n items (nothing for n == 0)."""
+    if n > 0:
+        kernel((min(-(-n // _BLOCK), _MAX_BLOCKS),), (_BLOCK,), args)
+
+
 _kernels: dict = {}
 
 
-def run_col2im(kernel, cols, dst, kernel_hw, stride, dilation, out_hw, pitch) -> bool:
-    """Run COL2IM_KERNEL (compiled as `kernel`) on C-contiguous arrays; False where it does not
-    apply (other dtypes, strided arrays): the caller then uses the plain array version."""
-    if dst.dtype not in _FUSED_DTYPES or cols.dtype != dst.dtype:
+def _raw_kernel(name: str, dtype):
+    """cupy.RawKernel for kernel_source(name, dtype), made once (CuPy compiles on first use)."""
+    key = (name, np.dtype(dtype))
+    if key not in _kernels:
+        _kernels[key] = _cupy().RawKernel(kernel_source(name, dtype), name)
+    return _kernels[key]
+
+
+def run_col2im(get_kernel, cols, dst, kernel_hw, stride, dilation, out_hw, pitch) -> bool:
+    """Run tinynet_col2im (`get_kernel(name, dtype)` gives it) on C-contiguous arrays; False
+    where it does not apply (other dtypes, strided arrays): the caller then uses cpu.col2im."""
+    if dst.dtype not in KERNEL_DTYPES or cols.dtype != dst.dtype:
         return False
     if not (cols.flags.c_contiguous and dst.flags.c_contiguous):
         return False
     R, Wd = dst.shape[2:]
-    kernel(cols, R, Wd, *kernel_hw, *stride, *dilation, *out_hw, pitch, cols.shape[-1], dst)
+    geometry = (*kernel_hw, *stride, *dilation, *out_hw, pitch)
+    args = (cols, dst, np.int64(dst.size), np.int32(R), np.int32(Wd))
+    args += tuple(np.int32(v) for v in geometry) + (np.int64(cols.shape[-1]),)
+    launch(get_kernel("tinynet_col2im", dst.dtype), dst.size, args)
     return True
 
 
 def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
     """cpu.col2im on the GPU: one fused kernel for float32/float64, the tap loop otherwise."""
-    if "col2im" not in _kernels:
-        _kernels["col2im"] = _cupy().ElementwiseKernel(*COL2IM_KERNEL)
-    if not run_col2im(_kernels["col2im"], cols, dst, kernel, stride, dilation, out_hw, pitch):
+    if not run_col2im(_raw_kernel, cols, dst, kernel, stride, dilation, out_hw, pitch):
         from . import cpu  # its col2im is plain array code, which runs on CuPy arrays as is
 
         cpu.col2im(cols, dst, kernel, stride, dilation, out_hw, pitch)
+
+
+def run_softmax_xent(get_kernel, xp, flag, x, target, weight, ignore_index, label_smoothing):
+    """cpu.softmax_xent as one tinynet_softmax_xent launch (float16 computes in float32).
+
+    `flag` is the device's (4,) int64 error record (see DeviceErrors): the kernel marks an
+    out-of-range target there instead of the host checking it (which would wait for the GPU).
+    """
+    dt = x.dtype if x.dtype in KERNEL_DTYPES else np.dtype(np.float32)
+    N, C = x.shape[:2]
+    M = x.size // (N * C) if N * C else 0
+    xc = xp.ascontiguousarray(x, dtype=dt)
+    t = xp.ascontiguousarray(target, dtype=np.int64)
+    w = xc if weight is None else xp.ascontiguousarray(weight, dtype=dt)
+    loss, p = xp.empty(target.shape, dt), xp.empty(x.shape, dt)
+    args = (xc, t, w, loss, p, flag, np.int64(N * M), np.int32(C), np.int64(M),
+            np.int64(ignore_index), dt.type(label_smoothing),
+            np.int32(weight is not None))  # fmt: skip
+    launch(get_kernel("tinynet_softmax_xent", dt), N * M, args)
+    return loss.astype(x.dtype, copy=False), p.astype(x.dtype, copy=False)
+
+
+class DeviceErrors:
+    """Errors a kernel records on the device, raised by the host at its next synchronisation.
+
+    Checking a target's range on the host would wait for the GPU at every loss; instead
+    the kernel writes (1, value, C, ignore_index) into a small per-device array, and
+    `raise_pending` (called by `to_host` and `synchronize`, which wait for the GPU anyway)
+    reads it and raises the IndexError the CPU raises at once. Like a CUDA device-side
+    assert, the error surfaces where the host next waits, not at the line that caused it.
+    """
+
+    def __init__(self):
+        self._flags: dict = {}  # device id -> (4,) int64 device array
+        self._armed: set = set()  # device ids whose flag a kernel may have set since the check
+
+    def flag(self, xp, device_id: int):
+        """The device's error record, armed: the next `raise_pending` reads it."""
+        if device_id not in self._flags:
+            self._flags[device_id] = xp.zeros(4, dtype=np.int64)
+        self._armed.add(device_id)
+        return self._flags[device_id]
+
+    def raise_pending(self, to_host) -> None:
+        """Raise the error a kernel recorded since the last check (`to_host` reads the flag)."""
+        while self._armed:
+            flag = self._flags[self._armed.pop()]
+            hit, value, C, ignore_index = (int(v) for v in to_host(flag))
+            if hit:
+                flag[...] = 0
+                self._armed.clear()
+                raise IndexError(
+                    f"cross_entropy: target {value} is out of bounds for {C} classes (valid "
+                    f"targets are 0..{C - 1}, or ignore_index={ignore_index}); found on the GPU "
+                    "and raised at the next synchronisation, so results computed since are wrong"
+                )
+
+
+_errors = DeviceErrors()
+
+
+def softmax_xent(x, target, weight=None, ignore_index=-100, label_smoothing=0.0):
+    """cpu.softmax_xent as one fused kernel; an out-of-range target raises at the next sync."""
+    cp, index = _cupy(), array_device_index(x)
+    with cp.cuda.Device(index):  # the kernel and its error record live on x's GPU
+        flag = _errors.flag(cp, index)
+        return run_softmax_xent(_raw_kernel, cp, flag, x, target, weight, ignore_index,
+                                label_smoothing)  # fmt: skip
 
 
 def strided_view(a, shape, strides):
@@ -303,67 +464,21 @@ def empty_cache() -> None:
         _cupy_module.get_default_pinned_memory_pool().free_all_blocks()
 
 
-# ----- diagnosis (python -m tinynet doctor) -------------------------------------------------------
-
-
-def _cupy_distributions() -> list[tuple[str, str]]:
-    """Installed CuPy packages as (name, version): cupy-cuda12x, cupy-cuda11x, cupy, ..."""
-    found = {}
-    for dist in importlib.metadata.distributions():
-        dist_name = (dist.metadata["Name"] or "").lower().replace("_", "-")
-        if (
-            dist_name == "cupy"
-            or dist_name.startswith("cupy-cuda")
-            or dist_name.startswith("cupy-rocm")
-        ):
-            found[dist_name] = dist.version
-    return sorted(found.items())
-
-
-def wheel_cuda_major(dist_name: str) -> int | None:
-    """The CUDA major version a CuPy wheel is built for: cupy-cuda12x -> 12, -cuda117 -> 11."""
-    m = re.fullmatch(r"cupy-cuda(\d+)x", dist_name)
-    if m:
-        return int(m.group(1))
-    m = re.fullmatch(r"cupy-cuda(\d+)(\d)", dist_name)  # legacy per-minor wheels
-    return int(m.group(1)) if m else None
-
-
-def _driver_version() -> int | None:
-    """The CUDA version the NVIDIA driver supports (12040 = 12.4), from libcuda; None if absent."""
-    names = ["nvcuda.dll"] if sys.platform == "win32" else ["libcuda.so.1", "libcuda.so"]
-    for lib_name in names:
-        try:
-            lib = ctypes.CDLL(lib_name)
-        except OSError:
-            continue
-        version = ctypes.c_int(0)
-        try:
-            if lib.cuDriverGetVersion(ctypes.byref(version)) == 0 and version.value > 0:
-                return int(version.value)
-        except AttributeError:
-            continue
-    return None
-
-
-def cuda_version_str(v: int | None) -> str | None:
-    """12040 -> '12.4' (CUDA's integer version encoding)."""
-    if not v:
-        return None
-    return f"{v // 1000}.{(v % 1000) // 10}"
+# ----- facts for `python -m tinynet doctor` (tinynet/doctor.py judges them) -------------------
 
 
 def diagnose() -> dict:
-    """Versions, GPUs and the classic CuPy install faults, for `python -m tinynet doctor`."""
+    """What CuPy reports here: its version, the CUDA runtime and driver, the GPUs, whether
+    NVRTC compiles tinynet's kernels, and the errors met on the way (never raises)."""
     info: dict = {
-        "cupy_packages": _cupy_distributions(),
         "cupy_version": None,
         "import_error": None,
         "cuda_runtime": None,
         "runtime_error": None,
-        "cuda_driver": _driver_version(),
+        "cuda_driver": None,
         "gpus": [],
         "device_error": None,
+        "nvrtc": None,
     }
     try:
         cp = _cupy()
@@ -371,152 +486,59 @@ def diagnose() -> dict:
         e = _import_error
         if e is not None and not (isinstance(e, ModuleNotFoundError) and e.name == "cupy"):
             info["import_error"] = f"{type(e).__name__}: {_first_line(e)}"
-    else:
-        info["cupy_version"] = cp.__version__
-        try:
-            info["cuda_runtime"] = int(cp.cuda.runtime.runtimeGetVersion())
-        except Exception as e:
-            info["runtime_error"] = f"{type(e).__name__}: {_first_line(e)}"
-        if info["cuda_driver"] is None:
-            try:
-                info["cuda_driver"] = int(cp.cuda.runtime.driverGetVersion()) or None
-            except Exception:
-                pass
-        try:
-            n = _gpu_count()
-            for i in range(n):
-                props = cp.cuda.runtime.getDeviceProperties(i)
-                gpu_name = props["name"]
-                info["gpus"].append({
-                    "index": i,
-                    "name": gpu_name.decode() if isinstance(gpu_name, bytes) else str(gpu_name),
-                    "memory": int(props["totalGlobalMem"]),
-                    "capability": f"{props['major']}.{props['minor']}",
-                })  # fmt: skip
-        except RuntimeError as e:
-            info["device_error"] = str(e)
-        except Exception as e:
-            info["device_error"] = f"{type(e).__name__}: {_first_line(e)}"
-    info["findings"] = findings(info)
+        return info
+    info["cupy_version"] = cp.__version__
+    try:
+        info["cuda_runtime"] = int(cp.cuda.runtime.runtimeGetVersion())
+    except Exception as e:
+        info["runtime_error"] = f"{type(e).__name__}: {_first_line(e)}"
+    try:
+        info["cuda_driver"] = int(cp.cuda.runtime.driverGetVersion()) or None
+    except Exception:
+        pass
+    try:
+        for i in range(_gpu_count()):
+            props = cp.cuda.runtime.getDeviceProperties(i)
+            gpu_name = props["name"]
+            info["gpus"].append({
+                "index": i,
+                "name": gpu_name.decode() if isinstance(gpu_name, bytes) else str(gpu_name),
+                "memory": int(props["totalGlobalMem"]),
+                "capability": f"{props['major']}.{props['minor']}",
+            })  # fmt: skip
+    except RuntimeError as e:
+        info["device_error"] = str(e)
+    except Exception as e:
+        info["device_error"] = f"{type(e).__name__}: {_first_line(e)}"
+    gpu = info["gpus"][0]["capability"].replace(".", "") if info["gpus"] else "80"
+    info["nvrtc"] = compile_kernels(f"sm_{gpu}")
     return info
 
 
-_LIB_MISSING = re.compile(
-    r"libcudart|libnvrtc|libcublas|libcurand|libcusparse|libcusolver|libcufft|cudart64|"
-    r"nvrtc64|CUDA path could not be detected|cannot open shared object",
-    re.I,
-)
+def compile_kernels(arch: str = "sm_80") -> dict:
+    """Compile every kernel in KERNELS, for each dtype, with CuPy's NVRTC (no GPU needed).
 
-
-def _wheel_for(driver_major: int | None) -> str:
-    if driver_major is None or driver_major >= 13:
-        return "cupy-cuda13x" if driver_major else "cupy-cuda12x"
-    return f"cupy-cuda{driver_major}x" if driver_major >= 11 else "cupy-cuda11x"
-
-
-def findings(info: dict) -> list[tuple[str, str, str]]:
-    """(level, what, fix) for a `diagnose()` dict; level is 'ok', 'note' or 'fault'.
-
-    Pure: tests feed it made-up dicts for each classic fault.
+    Returns {"version": "12.9" or None, "arch", "compiled": how many compiled, "failures":
+    [(kernel, dtype, the compiler's first error)], "error": why NVRTC cannot be used, or None}.
     """
-    out: list[tuple[str, str, str]] = []
-    dists = info.get("cupy_packages") or []
-    driver = info.get("cuda_driver")
-    driver_major = driver // 1000 if driver else None
-    driver_s = cuda_version_str(driver)
-    wheel = _wheel_for(driver_major)
+    out: dict = {"version": None, "arch": arch, "compiled": 0, "failures": [], "error": None}
+    try:
+        from cupy_backends.cuda.libs import nvrtc
 
-    if not dists and info.get("cupy_version") is None and not info.get("import_error"):
-        if driver is None:
-            out.append(
-                (
-                    "note",
-                    "CuPy is not installed and no NVIDIA driver was found: tinynet "
-                    "runs on the CPU here",
-                    "for a GPU: install the NVIDIA driver, then `pip install tinynet[cuda]`",
-                )
-            )
-        else:
-            fix = f"`pip install {wheel}`"
-            if wheel == "cupy-cuda12x":
-                fix = "`pip install tinynet[cuda]` (that is cupy-cuda12x)"
-            if driver_major is not None and driver_major < 11:
-                fix = (
-                    f"the driver (CUDA {driver_s}) is older than any current CuPy wheel "
-                    "supports: update the NVIDIA driver, then `pip install tinynet[cuda]`"
-                )
-            out.append(
-                (
-                    "fault",
-                    f"CuPy is not installed, so the GPU (driver for CUDA {driver_s}) "
-                    "cannot be used",
-                    fix,
-                )
-            )
-        return out  # fmt: skip
-
-    if len(dists) > 1:
-        names = " ".join(n for n, _ in dists)
-        out.append(("fault", f"several CuPy packages are installed ({names}); they overwrite "
-                    "each other's files",
-                    f"`pip uninstall -y {names}`, then `pip install {wheel}`"))  # fmt: skip
-
-    for dist_name, _ in dists:
-        major = wheel_cuda_major(dist_name)
-        if major is not None and driver_major is not None and major > driver_major:
-            out.append((
-                "fault",
-                f"{dist_name} is built for CUDA {major}, but the NVIDIA driver supports CUDA "
-                f"{driver_s} at most",
-                f"update the NVIDIA driver to one for CUDA {major}, or `pip uninstall -y "
-                f"{dist_name} && pip install {wheel}`",
-            ))  # fmt: skip
-
-    major = next((wheel_cuda_major(n) for n, _ in dists if wheel_cuda_major(n)), None)
-    lib_fix = (
-        f'install the CUDA {major or ""} runtime libraries: `pip install "{dists[0][0]}[ctk]"` '
-        f"(CuPy 14+), or `pip install nvidia-cuda-runtime-cu{major or 12} "
-        f"nvidia-cuda-nvrtc-cu{major or 12} nvidia-cublas-cu{major or 12}`, or the CUDA Toolkit "
-        "with CUDA_PATH set"
-        if dists
-        else "reinstall CuPy: `pip install --force-reinstall tinynet[cuda]`"
-    )
-    for key in ("import_error", "runtime_error"):
-        err = info.get(key)
-        if not err:
-            continue
-        if _LIB_MISSING.search(err):
-            out.append(("fault", f"CuPy cannot load the CUDA libraries ({err})", lib_fix))
-        else:
-            pkg = dists[0][0] if dists else "cupy-cuda12x"
-            out.append(("fault", f"CuPy failed to load ({err})",
-                        f"reinstall it: `pip install --force-reinstall {pkg}`; if that does not "
-                        f"help, `pip uninstall -y {pkg} && pip install {wheel}`"))  # fmt: skip
-
-    if info.get("cupy_version") and not info.get("gpus"):
-        err = info.get("device_error") or ""
-        if driver is None:
-            out.append(("note", f"CuPy {info['cupy_version']} is installed, but no NVIDIA driver "
-                        "was found: tinynet runs on the CPU here",
-                        "on a GPU machine, install the NVIDIA driver"))  # fmt: skip
-        elif "InsufficientDriver" in err or "insufficient" in err.lower():
-            runtime = cuda_version_str(info.get("cuda_runtime")) or "?"
-            out.append(("fault", f"the NVIDIA driver (CUDA {driver_s}) is older than the CUDA "
-                        f"runtime CuPy uses ({runtime})",
-                        f"update the NVIDIA driver, or `pip install {wheel}` in place of the "
-                        "installed CuPy"))  # fmt: skip
-        elif not any(level == "fault" for level, _, _ in out):
-            out.append(("fault", f"CuPy cannot reach a GPU: {_first_line_s(err)}",
-                        "check that `nvidia-smi` lists a GPU and that CUDA_VISIBLE_DEVICES does "
-                        "not hide it"))  # fmt: skip
-
-    if not any(level == "fault" for level, _, _ in out) and info.get("gpus"):
-        n = len(info["gpus"])
-        runtime = cuda_version_str(info.get("cuda_runtime"))
-        out.append(("ok", f"CuPy {info['cupy_version']} on CUDA {runtime} (driver {driver_s}): "
-                    f"{n} GPU{'s' if n != 1 else ''} usable", ""))  # fmt: skip
+        out["version"] = ".".join(str(v) for v in nvrtc.getVersion())
+    except Exception as e:  # no CuPy, or no libnvrtc where CuPy looks
+        out["error"] = f"{type(e).__name__}: {_first_line(e)}"
+        return out
+    for name in KERNELS:
+        for dtype in KERNEL_DTYPES:
+            prog = nvrtc.createProgram(kernel_source(name, dtype), f"{name}.cu", [], [])
+            try:
+                nvrtc.compileProgram(prog, ["-ftz=true", f"-arch={arch}"])
+                out["compiled"] += 1
+            except nvrtc.NVRTCError as e:
+                log = nvrtc.getProgramLog(prog)
+                errors = [ln.strip() for ln in log.splitlines() if "error" in ln]
+                out["failures"].append((name, str(dtype), (errors or [str(e)])[0]))
+            finally:
+                nvrtc.destroyProgram(prog)
     return out
-
-
-def _first_line_s(text: str) -> str:
-    return text.strip().splitlines()[0] if text.strip() else "unknown error"

@@ -1,4 +1,5 @@
-"""Datasets: the `Dataset` protocol, `TensorDataset`, `Subset`, and array-backed image sets.
+"""Datasets: `Dataset`, `IterableDataset`, `TensorDataset`, `Subset`, `ConcatDataset`,
+`random_split`, and array-backed image sets.
 
 A dataset maps an index to a sample. A dataset that can also fetch a whole batch at once
 defines `__getitems__(indices)` (the name PyTorch uses), taking a 1-d int64 NumPy index
@@ -8,11 +9,18 @@ batch costs one fancy-indexing per field instead of a Python loop over samples.
 
 from __future__ import annotations
 
+import bisect
+import math
+import numbers
 import operator
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
+from tinynet.backend import Generator
+from tinynet.backend import device as as_device
+from tinynet.backend import generator as backend_generator
 from tinynet.creation import from_numpy
 from tinynet.tensor import Tensor, tensor
 
@@ -30,6 +38,23 @@ class Dataset:
     def __len__(self) -> int:
         raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
+    def __add__(self, other: Dataset) -> ConcatDataset:
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """Base class of stream-style datasets: define `__iter__` yielding samples.
+
+    With `num_workers > 0` every worker iterates its own copy; use `get_worker_info()`
+    inside `__iter__` to give each worker its share, as in torch.
+    """
+
+    def __iter__(self) -> Iterator:
+        raise NotImplementedError(f"{type(self).__name__} must define __iter__")
+
+    def __getitem__(self, index):
+        raise TypeError(f"{type(self).__name__} is an IterableDataset: iterate it, don't index it")
+
 
 def _index_array(indices, n: int) -> np.ndarray:
     """A 1-d int64 NumPy index array, negatives wrapped, every entry checked against n."""
@@ -45,8 +70,8 @@ def _index_array(indices, n: int) -> np.ndarray:
     return np.where(idx < 0, idx + n, idx)
 
 
-def _take(t: Tensor, idx: int | np.ndarray) -> Tensor:
-    """Row `idx` (an int) or rows `idx` (an index array) of `t`, a new Tensor outside autograd."""
+def _take(t: Tensor, idx: int | slice | np.ndarray) -> Tensor:
+    """Row `idx` (an int), rows `idx` (a slice or index array) of `t`, outside autograd."""
     if t.device.type == "cpu":
         return from_numpy(np.asarray(t.data[idx]))
     if isinstance(idx, np.ndarray):  # the index array goes where the data is
@@ -93,8 +118,16 @@ class TensorDataset(Dataset):
         return self.tensors[0].shape[0]
 
     def __getitem__(self, index):
-        i = operator.index(index)
+        """Sample `index`; a slice, list, array or Tensor of indices gives those rows."""
         n = len(self)
+        if isinstance(index, slice):
+            return tuple(_take(t, index) for t in self.tensors)
+        if isinstance(index, (list, tuple, np.ndarray, Tensor)):
+            idx = index.numpy() if isinstance(index, Tensor) else index
+            if np.asarray(idx).dtype == bool:
+                idx = np.flatnonzero(np.asarray(idx))
+            return tuple(_take(t, _index_array(idx, n)) for t in self.tensors)
+        i = operator.index(index)
         if not -n <= i < n:
             raise IndexError(f"TensorDataset: index {i} out of range for {n} samples")
         return tuple(_take(t, i % n) for t in self.tensors)
@@ -105,7 +138,11 @@ class TensorDataset(Dataset):
 
 
 class Subset(Dataset):
-    """The samples of `dataset` at `indices`, in that order (batched fetch passes through)."""
+    """The samples of `dataset` at `indices`, in that order (batched fetch passes through).
+
+    Example:
+        >>> val = Subset(train_set, range(50_000, 60_000))
+    """
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]):
         self.dataset = dataset
@@ -115,6 +152,8 @@ class Subset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, index):
+        if isinstance(index, (list, np.ndarray)):
+            return self.dataset[[int(self.indices[i]) for i in _index_array(index, len(self))]]
         return self.dataset[int(self.indices[operator.index(index)])]
 
     def __getitems__(self, indices):
@@ -123,6 +162,99 @@ class Subset(Dataset):
         if getitems is not None:
             return getitems(idx)
         return [self.dataset[int(i)] for i in idx]  # DataLoader collates a list of samples
+
+
+class ConcatDataset(Dataset):
+    """Several datasets one after another.
+
+    Args:
+        datasets: map-style datasets (not IterableDatasets).
+
+    Example:
+        >>> both = ConcatDataset([train_set, extra_set])   # or train_set + extra_set
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"ConcatDataset does not support IterableDataset (index {i})")
+            if not hasattr(d, "__len__") or not hasattr(d, "__getitem__"):
+                raise TypeError(
+                    f"ConcatDataset: item {i} ({type(d).__name__}) is not a dataset; it needs "
+                    "__len__ and __getitem__"
+                )
+        self.cumulative_sizes = np.cumsum([len(d) for d in self.datasets]).tolist()
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        n = len(self)
+        i = operator.index(idx)
+        if not -n <= i < n:
+            raise IndexError(f"ConcatDataset: index {i} out of range for {n} samples")
+        i %= n
+        d = bisect.bisect_right(self.cumulative_sizes, i)
+        start = self.cumulative_sizes[d - 1] if d else 0
+        return self.datasets[d][i - start]
+
+
+def random_split(dataset: Dataset, lengths: Sequence, generator: Generator | None = None):
+    """Split a dataset into non-overlapping random Subsets of the given lengths or fractions.
+
+    Args:
+        dataset: the dataset to split.
+        lengths: the sizes of the splits (ints summing to len(dataset)), or fractions
+            summing to 1: floor(len * fraction) each, the remainder handed out one by one
+            round-robin, as torch.
+        generator: a CPU `tn.Generator` for the permutation (default: tinynet's CPU stream).
+
+    Returns:
+        A list of `Subset`s.
+
+    Example:
+        >>> train, val = random_split(ds, [0.8, 0.2], generator=tn.Generator().manual_seed(42))
+    """
+    lengths = list(lengths)
+    n = len(dataset)
+    for i, x in enumerate(lengths):
+        if isinstance(x, bool) or not isinstance(x, numbers.Real) or not math.isfinite(x) or x < 0:
+            raise ValueError(f"random_split: length at index {i} is {x!r}; need a number >= 0")
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        for i, frac in enumerate(lengths):
+            if not 0 <= frac <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is not between 0 and 1")
+        sizes = [int(math.floor(n * frac)) for frac in lengths]
+        for i in range(n - sum(sizes)):
+            sizes[i % len(sizes)] += 1
+        for i, size in enumerate(sizes):
+            if size == 0:
+                warnings.warn(
+                    f"random_split: length of split at index {i} is 0; this split is empty",
+                    stacklevel=2,
+                )
+        lengths = sizes
+    for i, x in enumerate(lengths):
+        if not float(x).is_integer():
+            raise ValueError(
+                f"random_split: length at index {i} is {x}; give ints summing to {n} or "
+                "fractions summing to 1"
+            )
+    lengths = [int(x) for x in lengths]
+    if sum(lengths) != n:
+        raise ValueError(
+            f"random_split: sum of input lengths ({sum(lengths)}) does not equal the length "
+            f"of the input dataset ({n})"
+        )
+    order = backend_generator(as_device("cpu"), generator).permutation(n)
+    out, start = [], 0
+    for size in lengths:
+        out.append(Subset(dataset, order[start : start + size]))
+        start += size
+    return out
 
 
 class ImageDataset(Dataset):

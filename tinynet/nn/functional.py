@@ -352,8 +352,11 @@ def _check_reduction(op: str, reduction: str) -> None:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
-def _check_class_target(op: str, input: Tensor, target: Tensor, ignore_index: int) -> None:
-    """Integer class indices of the right shape, each in [0, C) or equal to ignore_index."""
+def _check_class_target(
+    op: str, input: Tensor, target: Tensor, ignore_index: int, check_range: bool = True
+) -> None:
+    """Integer class indices of the right shape, each in [0, C) or equal to ignore_index
+    (`check_range=False`: the backend's softmax_xent checks that without a host sync)."""
     _need_tensor(op, "target", target)
     if target.dtype.is_floating_point or target.dtype.name == "bool":
         raise TypeError(
@@ -374,6 +377,8 @@ def _check_class_target(op: str, input: Tensor, target: Tensor, ignore_index: in
             f"{op}: target of shape {_shape(target)} does not fit input of shape "
             f"{_shape(input)}; expected target shape {want}"
         )
+    if not check_range:
+        return
     C = input.shape[0] if input.ndim == 1 else input.shape[1]
     t = target.data
     bad = ((t < 0) | (t >= C)) & (t != ignore_index)
@@ -440,19 +445,12 @@ class CrossEntropy(Function):
     def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
         xp = ctx.device.xp
         C, ls = x.shape[1], label_smoothing
-        s = x - x.max(axis=1, keepdims=True)
+        # per-sample loss and p = softmax(x) (for backward): one fused kernel on a GPU, which
+        # also checks the targets' range there (raising at the next sync, docs/backends.md)
+        loss, p = ctx.device.backend.softmax_xent(x, target, weight, ignore_index, ls)
         t, wt, valid = _target_weights(xp, target, weight, ignore_index, x.dtype)
-        s_t = xp.take_along_axis(s, t, axis=1)[:, 0]
-        p = xp.exp(s)
-        se = p.sum(axis=1, keepdims=True)
-        lse = xp.log(se)[:, 0]  # log_softmax(x)_c = s_c - lse
-        loss = (lse - s_t) * ((1.0 - ls) * wt)
         wsum = C if weight is None else weight.sum()  # sum_c w_c
-        if ls:
-            ws = s.sum(axis=1) if weight is None else (s * _per_class(weight, x.ndim)).sum(axis=1)
-            loss -= (ws - wsum * lse) * valid * (ls / C)
         out, ctx.denom = _reduce(xp, loss, wt, reduction)
-        p /= se  # softmax(x), for backward
         ctx.save_for_backward(x, p)
         ctx.t, ctx.wt, ctx.valid, ctx.weight = t, wt, valid, weight
         ctx.reduction, ctx.ls = reduction, ls
@@ -571,7 +569,7 @@ def cross_entropy(
     _check_reduction("cross_entropy", reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    _check_class_target("cross_entropy", input, target, ignore_index)
+    _check_class_target("cross_entropy", input, target, ignore_index, check_range=False)
     C = input.shape[0] if input.ndim == 1 else input.shape[1]
     _check_class_weight("cross_entropy", weight, C, input)
     if input.ndim == 1:

@@ -7,6 +7,7 @@ one generic test checks each op's gradient and its parity with PyTorch.
 from .broadcast import unbroadcast
 from .conv import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .fold import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .movement import *  # noqa: F403

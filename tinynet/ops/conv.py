@@ -17,9 +17,14 @@ The column matrix is built block by block (a few images at a time, `BLOCK_BYTES`
 each), so its memory stays bounded and each block is still in cache when the
 GEMM reads it; a batch whose columns fit in one block is one GEMM. With stride 1
 the columns use a "wide" layout (`_Cols`): each row is one contiguous run of the
-padded input, and the output is a view that skips the few padding columns. A
-depthwise conv with stride 1 gets its input gradient as the same depthwise conv
-with the kernel flipped (the same numbers; col2im is 3x slower there).
+padded input, and the output is a view that skips the few padding columns. With
+stride 1 and at least as many input as output channels per group (depthwise is one
+case, not the only one), the input gradient is computed as a conv of dy with the
+kernel flipped: the full convolution of docs/conv2d.md, the same numbers from a
+faster GEMM than col2im's.
+
+Index names follow docs/conv2d.md: n image, f filter, c input channel in its group,
+g group, (oy, ox) output pixel, (ky, kx) kernel tap; sH/sW stride, dH/dW dilation.
 """
 
 from __future__ import annotations
@@ -77,17 +82,17 @@ def _pad(xp, x: Array, padding: tuple[int, int, int, int], value: float = 0.0) -
 
 
 class _Cols(NamedTuple):
-    """The layout of the column matrix: K rows (c, i, j) by L columns per image and group.
+    """The layout of the column matrix: K rows (c, ky, kx) by L columns per image and group.
 
-    Stride 1 uses the "wide" layout: column y*pitch + x for output pixel (y, x), where
-    pitch is the padded input width Wp. Then row (c, i, j) of one image is a single
-    contiguous run of the padded input, starting at i*dH*Wp + j*dW, and building
+    Stride 1 uses the "wide" layout: column oy*pitch + ox for output pixel (oy, ox), where
+    pitch is the padded input width Wp. Then row (c, ky, kx) of one image is a single
+    contiguous run of the padded input, starting at ky*dH*Wp + kx*dW, and building
     the matrix copies long runs instead of oW-long pieces (about 3x faster). The
     Wp - oW columns past each output row are padding: the GEMM computes them and
     the result is read at [..., :oW]. Other strides use pitch = oW (no waste).
     """
 
-    K: int  # rows: Cg * kH * kW
+    K: int  # rows (c, ky, kx): Cg * kH * kW
     L: int  # columns: (oH - 1) * pitch + oW
     pitch: int  # distance between output rows in the columns
     oH: int
@@ -107,10 +112,10 @@ def _cols_layout(x_shape: tuple, w_shape: tuple, spec: ConvSpec) -> _Cols:
 def _windows(backend, a: Array, w_shape: tuple, spec: ConvSpec, lay: _Cols):
     """A strided view (no copy) of the padded input: the column matrix of every image.
 
-    v[n, g, c, i, j, y, x] = a[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW], shape
-    (N, groups, Cg, kH, kW, oH, oW): for each output pixel (y, x), (c, i, j) runs
+    v[n, g, c, ky, kx, oy, ox] = a[n, g*Cg + c, oy*sH + ky*dH, ox*sW + kx*dW], shape
+    (N, groups, Cg, kH, kW, oH, oW): for each output pixel (oy, ox), (c, ky, kx) runs
     over its receptive field. In the wide layout the last two axes are one,
-    v[n, g, c, i, j, q] = a_flat[n, g*Cg + c, i*dH*Wp + j*dW + q], q < L.
+    v[n, g, c, ky, kx, q] = a_flat[n, g*Cg + c, ky*dH*Wp + kx*dW + q], q < L.
     """
     N, C = a.shape[:2]
     _, Cg, kH, kW = w_shape
@@ -254,8 +259,8 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
     wT = xp.ascontiguousarray(w.reshape(G, Fg, K)).transpose(0, 2, 1)  # (G, K, Fg)
     if (sH, sW) == (1, 1):
         # Stride 1: compute the columns at the padded width Wp (dy gets Wp - oW zero columns),
-        # so that tap (i, j) adds ONE contiguous run of oH*Wp numbers per channel, starting at
-        # i*dH*Wp + j*dW of the flattened padded input: long, fast adds instead of short rows.
+        # so that tap (ky, kx) adds ONE contiguous run of oH*Wp numbers per channel, starting at
+        # ky*dH*Wp + kx*dW of the flattened padded input: long, fast adds instead of short rows.
         L = oH * Wp
         out = xp.zeros((N, C, Hp + 1, Wp), dtype=dy.dtype)  # one spare row for the last tap
         nb = _block(device, N, G * K * L * dy.itemsize)

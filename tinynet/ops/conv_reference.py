@@ -6,8 +6,11 @@ through it in a debugger to see which input pixels each output and each
 gradient touches; the test suite uses it as an oracle that shares no code with
 the vectorised ops. docs/conv2d.md derives every line.
 
-Index names: n image, f filter (output channel), c input channel (within its
-group), (i, j) kernel tap, (y, x) output pixel.
+Index names, the same in docs/conv2d.md, ops/conv.py and backend/cpu.py:
+n image, f filter (output channel), c input channel (within its group), g group,
+(oy, ox) output pixel, (ky, kx) kernel tap, (iy, ix) input pixel. Arrays are x
+(input), w (weights), b (bias), y (output), and dy, dx, dw, db their gradients;
+sH/sW, dH/dW are stride and dilation, and xpad is x with its padding.
 """
 
 from __future__ import annotations
@@ -45,27 +48,27 @@ def _pad(x, pads):
 
 
 def correlate2d_valid(a, k):
-    """out[y, x] = sum_ij a[y + i, x + j] * k[i, j]: one channel, one kernel, no padding."""
+    """out[oy, ox] = sum_{ky,kx} a[oy + ky, ox + kx] * k[ky, kx]: one channel, no padding."""
     H, W = a.shape
     kH, kW = k.shape
     out = np.zeros((H - kH + 1, W - kW + 1), dtype=np.result_type(a, k))
-    for y in range(out.shape[0]):
-        for x in range(out.shape[1]):
-            for i in range(kH):
-                for j in range(kW):
-                    out[y, x] += a[y + i, x + j] * k[i, j]
+    for oy in range(out.shape[0]):
+        for ox in range(out.shape[1]):
+            for ky in range(kH):
+                for kx in range(kW):
+                    out[oy, ox] += a[oy + ky, ox + kx] * k[ky, kx]
     return out
 
 
 def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
-    """y[n, f, y, x] = b[f] + sum_{c,i,j} xpad[n, g*Cg + c, y*sH + i*dH, x*sW + j*dW] w[f, c, i, j]
-    where g = f // (F // groups) is the group of filter f."""
+    """y[n, f, oy, ox] = b[f] + sum_{c,ky,kx} xpad[n, g*Cg + c, oy*sH + ky*dH, ox*sW + kx*dW]
+    * w[f, c, ky, kx], where g = f // (F // groups) is the group of filter f."""
     N, C, H, W = x.shape
     F, Cg, kH, kW = w.shape
     (sH, sW), (dH, dW) = _pair(stride), _pair(dilation)
-    xp = _pad(x, padding_amounts(padding, (kH, kW), dilation))
-    oH = (xp.shape[2] - dH * (kH - 1) - 1) // sH + 1
-    oW = (xp.shape[3] - dW * (kW - 1) - 1) // sW + 1
+    xpad = _pad(x, padding_amounts(padding, (kH, kW), dilation))
+    oH = (xpad.shape[2] - dH * (kH - 1) - 1) // sH + 1
+    oW = (xpad.shape[3] - dW * (kW - 1) - 1) // sW + 1
     Fg = F // groups
     y = np.zeros((N, F, oH, oW), dtype=np.result_type(x, w))
     for n in range(N):
@@ -74,7 +77,7 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
             for oy in range(oH):
                 for ox in range(oW):
                     # the receptive field of output pixel (oy, ox): Cg x kH x kW input values
-                    patch = xp[n, c0 : c0 + Cg,
+                    patch = xpad[n, c0 : c0 + Cg,
                                oy * sH : oy * sH + dH * (kH - 1) + 1 : dH,
                                ox * sW : ox * sW + dW * (kW - 1) + 1 : dW]  # fmt: skip
                     y[n, f, oy, ox] = np.sum(patch * w[f])
@@ -85,15 +88,15 @@ def conv2d(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 
 def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, groups=1, bias=True):
     """(dx, dw, db) of conv2d, given dy = dE/dy. Every output pixel sent x's patch times w[f]
-    forward, so backward sends dy[n, f, y, x] times w[f] back onto that patch (dx), and
-    x's patch times dy[n, f, y, x] into w[f] (dw)."""
+    forward, so backward sends dy[n, f, oy, ox] times w[f] back onto that patch (dx), and
+    x's patch times dy[n, f, oy, ox] into w[f] (dw)."""
     N, C, H, W = x.shape
     F, Cg, kH, kW = w.shape
     (sH, sW), (dH, dW) = _pair(stride), _pair(dilation)
     pads = padding_amounts(padding, (kH, kW), dilation)
-    xp = _pad(x, pads)
-    dxp = np.zeros_like(xp, dtype=np.result_type(x, w, dy))
-    dw = np.zeros(w.shape, dtype=dxp.dtype)
+    xpad = _pad(x, pads)
+    dxpad = np.zeros_like(xpad, dtype=np.result_type(x, w, dy))
+    dw = np.zeros(w.shape, dtype=dxpad.dtype)
     Fg = F // groups
     oH, oW = dy.shape[2:]
     for n in range(N):
@@ -101,13 +104,14 @@ def conv2d_backward(x, w, dy, stride=1, padding=0, dilation=1, groups=1, bias=Tr
             c0 = (f // Fg) * Cg
             for oy in range(oH):
                 for ox in range(oW):
-                    rows = slice(oy * sH, oy * sH + dH * (kH - 1) + 1, dH)
-                    cols = slice(ox * sW, ox * sW + dW * (kW - 1) + 1, dW)
-                    g = dy[n, f, oy, ox]
-                    dxp[n, c0 : c0 + Cg, rows, cols] += g * w[f]
-                    dw[f] += g * xp[n, c0 : c0 + Cg, rows, cols]
+                    # the receptive field: rows oy*sH + ky*dH, columns ox*sW + kx*dW
+                    iy = slice(oy * sH, oy * sH + dH * (kH - 1) + 1, dH)
+                    ix = slice(ox * sW, ox * sW + dW * (kW - 1) + 1, dW)
+                    grad = dy[n, f, oy, ox]
+                    dxpad[n, c0 : c0 + Cg, iy, ix] += grad * w[f]
+                    dw[f] += grad * xpad[n, c0 : c0 + Cg, iy, ix]
     pt, pb, pl, pr = pads
-    dx = dxp[:, :, pt : pt + H, pl : pl + W]
+    dx = dxpad[:, :, pt : pt + H, pl : pl + W]
     db = dy.sum(axis=(0, 2, 3)) if bias else None
     return dx, dw, db
 
@@ -118,41 +122,41 @@ def conv2d_weight(x, w_shape, dy, stride=1, padding=0, dilation=1, groups=1):
     with dy as the kernel, dilated by the stride and stepping by the dilation."""
     F, Cg, kH, kW = w_shape
     (sH, sW), (dH, dW) = _pair(stride), _pair(dilation)
-    xp = _pad(x, padding_amounts(padding, (kH, kW), dilation))
+    xpad = _pad(x, padding_amounts(padding, (kH, kW), dilation))
     N, oH, oW = dy.shape[0], dy.shape[2], dy.shape[3]
     Fg = F // groups
     dw = np.zeros(w_shape, dtype=np.result_type(x, dy))
     for f in range(F):
         c0 = (f // Fg) * Cg
         for c in range(Cg):
-            for i in range(kH):
-                for j in range(kW):
+            for ky in range(kH):
+                for kx in range(kW):
                     for n in range(N):
-                        # tap (i, j) of filter f saw these oH x oW input values, one per output
-                        seen = xp[n, c0 + c,
-                                  i * dH : i * dH + sH * (oH - 1) + 1 : sH,
-                                  j * dW : j * dW + sW * (oW - 1) + 1 : sW]  # fmt: skip
-                        dw[f, c, i, j] += np.sum(seen * dy[n, f])
+                        # tap (ky, kx) of filter f saw these oH x oW input values, one per output
+                        seen = xpad[n, c0 + c,
+                                  ky * dH : ky * dH + sH * (oH - 1) + 1 : sH,
+                                  kx * dW : kx * dW + sW * (oW - 1) + 1 : sW]  # fmt: skip
+                        dw[f, c, ky, kx] += np.sum(seen * dy[n, f])
     return dw
 
 
 def conv2d_input(x_shape, w, dy, stride=1, padding=0, dilation=1, groups=1):
-    """dx alone: each output gradient dy[n, f, y, x] spread over its receptive field, times w[f]."""
+    """dx alone: each dy[n, f, oy, ox] spread over its receptive field, times w[f]."""
     N, C, H, W = x_shape
     F, Cg, kH, kW = w.shape
     (sH, sW), (dH, dW) = _pair(stride), _pair(dilation)
     pt, pb, pl, pr = padding_amounts(padding, (kH, kW), dilation)
-    dxp = np.zeros((N, C, H + pt + pb, W + pl + pr), dtype=np.result_type(w, dy))
+    dxpad = np.zeros((N, C, H + pt + pb, W + pl + pr), dtype=np.result_type(w, dy))
     Fg = F // groups
     for n in range(N):
         for f in range(F):
             c0 = (f // Fg) * Cg
             for oy in range(dy.shape[2]):
                 for ox in range(dy.shape[3]):
-                    rows = slice(oy * sH, oy * sH + dH * (kH - 1) + 1, dH)
-                    cols = slice(ox * sW, ox * sW + dW * (kW - 1) + 1, dW)
-                    dxp[n, c0 : c0 + Cg, rows, cols] += dy[n, f, oy, ox] * w[f]
-    return dxp[:, :, pt : pt + H, pl : pl + W]
+                    iy = slice(oy * sH, oy * sH + dH * (kH - 1) + 1, dH)
+                    ix = slice(ox * sW, ox * sW + dW * (kW - 1) + 1, dW)
+                    dxpad[n, c0 : c0 + Cg, iy, ix] += dy[n, f, oy, ox] * w[f]
+    return dxpad[:, :, pt : pt + H, pl : pl + W]
 
 
 def conv_transpose2d(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):

@@ -101,16 +101,6 @@ def _floats(op: str, x: Tensor) -> Tensor:
     return x if x.dtype.is_floating_point else cast(x, dtypes.get_default_dtype())
 
 
-_BIN = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((3, 4), ())]
-
-
-def _bin_samples(fn, torch_fn, positive=False):
-    s = [Sample(shapes, torch_fn, fn, positive=positive, name=str(shapes)) for shapes in _BIN]
-    s.append(Sample(((3, 4), Arg(2.5)), torch_fn, fn, positive=positive, name="scalar-right"))
-    s.append(Sample((Arg(1.5), (3, 4)), torch_fn, fn, positive=positive, name="scalar-left"))
-    return s
-
-
 # ----- arithmetic --------------------------------------------------------------------------
 
 
@@ -128,8 +118,6 @@ class Add(Function):
     @staticmethod
     def backward(ctx, grad):
         return unbroadcast(grad, ctx.x_shape), unbroadcast(grad, ctx.y_shape)
-
-    samples = staticmethod(lambda: _bin_samples(add, lambda torch, a, b: a + b))
 
 
 def add(x, y, alpha=1):
@@ -157,8 +145,6 @@ class Sub(Function):
     def backward(ctx, grad):
         dy = unbroadcast(-grad, ctx.y_shape) if ctx.needs_input_grad[1] else None
         return unbroadcast(grad, ctx.x_shape), dy
-
-    samples = staticmethod(lambda: _bin_samples(sub, lambda torch, a, b: a - b))
 
 
 def sub(x, y, alpha=1):
@@ -188,8 +174,6 @@ class Mul(Function):
         dy = unbroadcast(grad * x, y.shape) if ctx.needs_input_grad[1] else None
         return dx, dy
 
-    samples = staticmethod(lambda: _bin_samples(mul, lambda torch, a, b: a * b))
-
 
 def mul(x, y):
     """x * y, broadcasting."""
@@ -213,8 +197,6 @@ class Div(Function):
         dx = unbroadcast(grad / y, x.shape) if ctx.needs_input_grad[0] else None
         dy = unbroadcast(-grad * x / (y * y), y.shape) if ctx.needs_input_grad[1] else None
         return dx, dy
-
-    samples = staticmethod(lambda: _bin_samples(div, lambda torch, a, b: a / b, positive=True))
 
 
 def div(x, y, rounding_mode=None):
@@ -256,13 +238,6 @@ class Pow(Function):
             dy = unbroadcast(grad * z * log(x), y.shape)
         return dx, dy
 
-    samples = staticmethod(
-        lambda: (
-            _bin_samples(pow, lambda torch, a, b: a**b, positive=True)
-            + [Sample(((3, 4), Arg(2)), lambda torch, a, b: a**b, pow, name="int-exponent")]
-        )
-    )
-
 
 def pow(x, y):
     """x ** y, broadcasting."""
@@ -283,8 +258,6 @@ class Neg(Function):
     def backward(ctx, grad):
         return -grad
 
-    samples = staticmethod(lambda: [Sample(((3, 4),), lambda torch, a: -a, neg)])
-
 
 def neg(x):
     """-x."""
@@ -292,14 +265,6 @@ def neg(x):
 
 
 # ----- unary math ---------------------------------------------------------------------------
-
-
-def _unary_samples(fn, torch_fn, positive=False):
-    return [
-        Sample(((3, 4),), torch_fn, fn, positive=positive),
-        Sample(((2, 3, 5),), torch_fn, fn, positive=positive),
-        Sample(((),), torch_fn, fn, positive=positive, name="0-d"),
-    ]
 
 
 @register
@@ -318,8 +283,6 @@ class Exp(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return grad * y
-
-    samples = staticmethod(lambda: _unary_samples(exp, lambda torch, a: a.exp()))
 
 
 def exp(x):
@@ -341,8 +304,6 @@ class Log(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / x
-
-    samples = staticmethod(lambda: _unary_samples(log, lambda torch, a: a.log(), positive=True))
 
 
 def log(x):
@@ -366,8 +327,6 @@ class Sqrt(Function):
         (y,) = ctx.saved_tensors
         return grad / (2 * y)
 
-    samples = staticmethod(lambda: _unary_samples(sqrt, lambda torch, a: a.sqrt(), positive=True))
-
 
 def sqrt(x):
     return Sqrt.apply(_floats("sqrt", x))
@@ -388,8 +347,6 @@ class Abs(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * const(x, ctx.device.xp.sign(x.data))
-
-    samples = staticmethod(lambda: _unary_samples(abs, lambda torch, a: a.abs()))
 
 
 def abs(x):
@@ -413,8 +370,6 @@ class Tanh(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return grad * (1 - y * y)
-
-    samples = staticmethod(lambda: _unary_samples(tanh, lambda torch, a: a.tanh()))
 
 
 def tanh(x):
@@ -440,8 +395,6 @@ class Sigmoid(Function):
         (y,) = ctx.saved_tensors
         return grad * y * (1 - y)
 
-    samples = staticmethod(lambda: _unary_samples(sigmoid, lambda torch, a: a.sigmoid()))
-
 
 def sigmoid(x):
     return Sigmoid.apply(_floats("sigmoid", x))
@@ -461,15 +414,6 @@ class Masked(Function):
     @staticmethod
     def backward(ctx, grad):
         return Masked.apply(grad, ctx.mask), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), lambda torch, a: torch.where(a > 0, a, 0.0),
-                   lambda a: masked(a, a > 0)),
-            Sample(((2, 3, 5),), lambda torch, a: torch.where(a < 0.5, a, 0.0),
-                   lambda a: masked(a, a < 0.5), name="3d"),
-        ]
-    )  # fmt: skip
 
 
 def masked(x, mask):
@@ -493,8 +437,6 @@ class Relu(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return Masked.apply(grad, y.data > 0)
-
-    samples = staticmethod(lambda: _unary_samples(relu, lambda torch, a: a.relu()))
 
 
 def relu(x):
@@ -520,15 +462,6 @@ class LeakyRelu(Function):
         xp = ctx.device.xp
         return grad * const(x, xp.where(x.data > 0, 1, ctx.slope).astype(x.data.dtype)), None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.leaky_relu(a, 0.01),
-                   leaky_relu),
-            Sample(((3, 4), Arg(0.2)), lambda torch, a, s: torch.nn.functional.leaky_relu(a, s),
-                   leaky_relu, name="slope"),
-        ]
-    )  # fmt: skip
-
 
 def leaky_relu(x, negative_slope=0.01):
     return LeakyRelu.apply(x, float(negative_slope))
@@ -549,8 +482,6 @@ class Erf(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad * (2 / math.sqrt(math.pi)) * exp(-(x * x))
-
-    samples = staticmethod(lambda: _unary_samples(erf, lambda torch, a: torch.erf(a)))
 
 
 def erf(x):
@@ -573,12 +504,6 @@ class Gelu(Function):
         (x,) = ctx.saved_tensors
         phi = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
         return grad * (phi + x * exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi)))
-
-    samples = staticmethod(
-        lambda: _unary_samples(gelu, lambda torch, a: torch.nn.functional.gelu(a))
-        + [Sample(((3, 4),), lambda torch, a: torch.nn.functional.gelu(a, approximate="tanh"),
-                  lambda a: gelu(a, approximate="tanh"), name="tanh")]
-    )  # fmt: skip
 
 
 def gelu(x, approximate: str = "none"):
@@ -607,8 +532,6 @@ class Sin(Function):
         (x,) = ctx.saved_tensors
         return grad * cos(x)
 
-    samples = staticmethod(lambda: _unary_samples(sin, lambda torch, a: a.sin()))
-
 
 def sin(x):
     return Sin.apply(_floats("sin", x))
@@ -629,8 +552,6 @@ class Cos(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return -grad * sin(x)
-
-    samples = staticmethod(lambda: _unary_samples(cos, lambda torch, a: a.cos()))
 
 
 def cos(x):
@@ -658,15 +579,6 @@ class Clamp(Function):
         if ctx.hi is not None:
             mask = mask & (x.data <= ctx.hi)
         return Masked.apply(grad, mask), None, None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(-0.5), Arg(0.5)), lambda torch, a, lo, hi: a.clamp(lo, hi), clamp),
-            Sample(((3, 4), Arg(None), Arg(0.3)), lambda torch, a, lo, hi: a.clamp(lo, hi), clamp,
-                   name="max-only"),
-            Sample(((3, 4), Arg(0.1)), lambda torch, a, lo: a.clamp(lo), clamp, name="min-only"),
-        ]
-    )  # fmt: skip
 
 
 def clamp(x, min=None, max=None):
@@ -699,21 +611,6 @@ class Maximum(Function):
     def backward(ctx, grad):
         x, y = ctx.saved_tensors
         return _split(grad, x, y, x.data > y.data)
-
-    samples = staticmethod(
-        lambda: _bin_samples(maximum, lambda torch, a, b: torch.maximum(*_torch_pair(torch, a, b)))
-        + [Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.maximum(a, a),
-                  lambda a, b: maximum(a, a), name="ties")]
-    )  # fmt: skip
-
-
-def _torch_pair(torch, a, b):
-    """torch.maximum/minimum take no Python scalars: make one a 0-d tensor of the other's dtype."""
-    if not isinstance(a, torch.Tensor):
-        a = torch.tensor(a, dtype=b.dtype)
-    if not isinstance(b, torch.Tensor):
-        b = torch.tensor(b, dtype=a.dtype)
-    return a, b
 
 
 def _split(grad, x, y, x_wins):
@@ -748,10 +645,6 @@ class Minimum(Function):
         x, y = ctx.saved_tensors
         return _split(grad, x, y, x.data < y.data)
 
-    samples = staticmethod(
-        lambda: _bin_samples(minimum, lambda torch, a, b: torch.minimum(*_torch_pair(torch, a, b)))
-    )
-
 
 def minimum(x, y):
     return _binary(Minimum, "minimum", x, y)
@@ -776,17 +669,6 @@ class Where(Function):
         dx = unbroadcast(where(cond, grad, zero), ctx.x_shape) if ctx.needs_input_grad[1] else None
         dy = unbroadcast(where(cond, zero, grad), ctx.y_shape) if ctx.needs_input_grad[2] else None
         return None, dx, dy
-
-    samples = staticmethod(
-        lambda: [
-            Sample((Bool((3, 4)), (3, 4), (3, 4)), lambda torch, c, a, b: torch.where(c, a, b),
-                   where),
-            Sample((Bool((3, 1)), (1, 4), (3, 4)), lambda torch, c, a, b: torch.where(c, a, b),
-                   where, name="broadcast"),
-            Sample((Bool((2, 1, 4)), (3, 1), (4,)), lambda torch, c, a, b: torch.where(c, a, b),
-                   where, name="broadcast-all"),
-        ]
-    )  # fmt: skip
 
 
 def where(condition, x, y):
@@ -817,87 +699,174 @@ def masked_fill(x, mask, value):
 # ----- comparisons and logic (no gradient) ------------------------------------------------
 
 
-def _comparison(name, fn):
-    cls = type(
-        name,
-        (Function,),
-        {
-            "__doc__": f"z = {name.lower()}(x, y), a bool tensor; no gradient",
-            "differentiable": False,
-            "forward": staticmethod(lambda ctx, x, y: fn(x, y)),
-            "samples": staticmethod(
-                lambda: [Sample(((3, 4), (3, 4)), lambda torch, a, b: fn(a, b), _public[name],
-                                grad=False),
-                         Sample(((3, 4), Arg(0.1)), lambda torch, a, b: fn(a, b), _public[name],
-                                grad=False, name="scalar"),
-                         Sample(((3, 1), (1, 4)), lambda torch, a, b: fn(a, b), _public[name],
-                                grad=False, name="broadcast")]
-            ),
-        },
-    )  # fmt: skip
-    register(cls)
-
-    def public(x, y):
-        if not isinstance(x, Tensor) and not isinstance(y, Tensor):
-            raise TypeError(f"{name.lower()}: needs at least one tensor")
-        if isinstance(y, Tensor) and not isinstance(x, Tensor):
-            x, y = _prepare(name.lower(), x, y)
-        else:
-            x, y = _prepare(name.lower(), x, y)
-        return cls.apply(x, y)
-
-    public.__name__ = name.lower()
-    _public[name] = public
-    return public
+def _compare(fn_cls, op: str, x, y):
+    if not isinstance(x, Tensor) and not isinstance(y, Tensor):
+        raise TypeError(f"{op}: needs at least one tensor")
+    return fn_cls.apply(*_prepare(op, x, y))
 
 
-_public: dict = {}
-eq = _comparison("Eq", lambda a, b: a == b)
-ne = _comparison("Ne", lambda a, b: a != b)
-lt = _comparison("Lt", lambda a, b: a < b)
-le = _comparison("Le", lambda a, b: a <= b)
-gt = _comparison("Gt", lambda a, b: a > b)
-ge = _comparison("Ge", lambda a, b: a >= b)
+@register
+class Eq(Function):
+    """z = x == y, a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x == y
 
 
-def _logic(name, fn, arity):
-    """logical_not/and/or/xor: inputs read as bools (nonzero is True), a bool result, no grad."""
-    lname = name.lower()
-
-    def _torch_logic(torch, *a):
-        return getattr(torch, lname)(*(t > 0 for t in a))
-
-    cls = type(
-        name,
-        (Function,),
-        {
-            "__doc__": f"z = {lname}(x{', y' * (arity - 1)}), a bool tensor; no gradient",
-            "differentiable": False,
-            "forward": staticmethod(lambda ctx, *xs: fn(*(x.astype(bool) for x in xs))),
-            "samples": staticmethod(
-                lambda: [Sample(((3, 4),) * arity, lambda torch, *a: _torch_logic(torch, *a),
-                                lambda *a: _public[name](*(t > 0 for t in a)), grad=False),
-                         Sample(((3, 4),) * arity, lambda torch, *a: getattr(torch, lname)(*a),
-                                _public[name], grad=False, name="floats")]
-            ),
-        },
-    )  # fmt: skip
-    register(cls)
-
-    def public(*xs):
-        if arity == 2:
-            xs = _prepare(lname, *xs)
-        return cls.apply(*xs)
-
-    public.__name__ = lname
-    _public[name] = public
-    return public
+def eq(x, y):
+    """x == y elementwise (broadcasting), a bool tensor."""
+    return _compare(Eq, "eq", x, y)
 
 
-logical_not = _logic("Logical_not", lambda a: ~a, 1)
-logical_and = _logic("Logical_and", lambda a, b: a & b, 2)
-logical_or = _logic("Logical_or", lambda a, b: a | b, 2)
-logical_xor = _logic("Logical_xor", lambda a, b: a ^ b, 2)
+@register
+class Ne(Function):
+    """z = x != y, a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x != y
+
+
+def ne(x, y):
+    """x != y elementwise (broadcasting), a bool tensor."""
+    return _compare(Ne, "ne", x, y)
+
+
+@register
+class Lt(Function):
+    """z = x < y, a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x < y
+
+
+def lt(x, y):
+    """x < y elementwise (broadcasting), a bool tensor."""
+    return _compare(Lt, "lt", x, y)
+
+
+@register
+class Le(Function):
+    """z = x <= y, a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x <= y
+
+
+def le(x, y):
+    """x <= y elementwise (broadcasting), a bool tensor."""
+    return _compare(Le, "le", x, y)
+
+
+@register
+class Gt(Function):
+    """z = x > y, a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x > y
+
+
+def gt(x, y):
+    """x > y elementwise (broadcasting), a bool tensor."""
+    return _compare(Gt, "gt", x, y)
+
+
+@register
+class Ge(Function):
+    """z = x >= y, a bool tensor; no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        return x >= y
+
+
+def ge(x, y):
+    """x >= y elementwise (broadcasting), a bool tensor."""
+    return _compare(Ge, "ge", x, y)
+
+
+@register
+class LogicalNot(Function):
+    """z = logical_not(x) = ~x with inputs read as bools (nonzero is True); no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x):
+        x = x.astype(bool)
+        return ~x
+
+
+def logical_not(x):
+    """Logical not of the inputs read as bools (nonzero is True), a bool tensor."""
+    return LogicalNot.apply(x)
+
+
+@register
+class LogicalAnd(Function):
+    """z = logical_and(x, y) = x & y with inputs read as bools (nonzero is True); no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = x.astype(bool), y.astype(bool)
+        return x & y
+
+
+def logical_and(x, y):
+    """Logical and of the inputs read as bools (nonzero is True), a bool tensor."""
+    return LogicalAnd.apply(*_prepare("logical_and", x, y))
+
+
+@register
+class LogicalOr(Function):
+    """z = logical_or(x, y) = x | y with inputs read as bools (nonzero is True); no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = x.astype(bool), y.astype(bool)
+        return x | y
+
+
+def logical_or(x, y):
+    """Logical or of the inputs read as bools (nonzero is True), a bool tensor."""
+    return LogicalOr.apply(*_prepare("logical_or", x, y))
+
+
+@register
+class LogicalXor(Function):
+    """z = logical_xor(x, y) = x ^ y with inputs read as bools (nonzero is True); no gradient"""
+
+    differentiable = False
+
+    @staticmethod
+    def forward(ctx, x, y):
+        x, y = x.astype(bool), y.astype(bool)
+        return x ^ y
+
+
+def logical_xor(x, y):
+    """Logical xor of the inputs read as bools (nonzero is True), a bool tensor."""
+    return LogicalXor.apply(*_prepare("logical_xor", x, y))
 
 
 # ----- casts --------------------------------------------------------------------------------
@@ -917,13 +886,6 @@ class Cast(Function):
     @staticmethod
     def backward(ctx, grad):
         return cast(grad, ctx.in_dtype), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(dtypes.float32)), lambda torch, a, d: a.to(torch.float32), cast,
-                   atol=1e-6),
-        ]
-    )  # fmt: skip
 
 
 def cast(x, dtype):
@@ -1484,3 +1446,162 @@ __all__ += [
     "ceil", "trunc", "fix", "round", "frac", "square", "lerp", "remainder", "floor_divide",
     "isnan", "isinf", "isfinite", "nan_to_num", "isclose", "allclose", "equal",
 ]  # fmt: skip
+# ----- registry samples and torch oracles ------------------------------------------------
+
+_BIN = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((3, 4), ())]
+
+
+def _bin_samples(fn, torch_fn, positive=False):
+    s = [Sample(shapes, torch_fn, fn, positive=positive, name=str(shapes)) for shapes in _BIN]
+    s.append(Sample(((3, 4), Arg(2.5)), torch_fn, fn, positive=positive, name="scalar-right"))
+    s.append(Sample((Arg(1.5), (3, 4)), torch_fn, fn, positive=positive, name="scalar-left"))
+    return s
+
+
+def _unary_samples(fn, torch_fn, positive=False):
+    return [
+        Sample(((3, 4),), torch_fn, fn, positive=positive),
+        Sample(((2, 3, 5),), torch_fn, fn, positive=positive),
+        Sample(((),), torch_fn, fn, positive=positive, name="0-d"),
+    ]
+
+
+def _torch_pair(torch, a, b):
+    """torch.maximum/minimum take no Python scalars: make one a 0-d tensor of the other's dtype."""
+    if not isinstance(a, torch.Tensor):
+        a = torch.tensor(a, dtype=b.dtype)
+    if not isinstance(b, torch.Tensor):
+        b = torch.tensor(b, dtype=a.dtype)
+    return a, b
+
+
+Add.samples = staticmethod(lambda: _bin_samples(add, lambda torch, a, b: a + b))
+
+Sub.samples = staticmethod(lambda: _bin_samples(sub, lambda torch, a, b: a - b))
+
+Mul.samples = staticmethod(lambda: _bin_samples(mul, lambda torch, a, b: a * b))
+
+Div.samples = staticmethod(lambda: _bin_samples(div, lambda torch, a, b: a / b, positive=True))
+
+Pow.samples = staticmethod(
+    lambda: (
+        _bin_samples(pow, lambda torch, a, b: a**b, positive=True)
+        + [Sample(((3, 4), Arg(2)), lambda torch, a, b: a**b, pow, name="int-exponent")]
+    )
+)
+
+Neg.samples = staticmethod(lambda: [Sample(((3, 4),), lambda torch, a: -a, neg)])
+
+Exp.samples = staticmethod(lambda: _unary_samples(exp, lambda torch, a: a.exp()))
+
+Log.samples = staticmethod(lambda: _unary_samples(log, lambda torch, a: a.log(), positive=True))
+
+Sqrt.samples = staticmethod(lambda: _unary_samples(sqrt, lambda torch, a: a.sqrt(), positive=True))
+
+Abs.samples = staticmethod(lambda: _unary_samples(abs, lambda torch, a: a.abs()))
+
+Tanh.samples = staticmethod(lambda: _unary_samples(tanh, lambda torch, a: a.tanh()))
+
+Sigmoid.samples = staticmethod(lambda: _unary_samples(sigmoid, lambda torch, a: a.sigmoid()))
+
+Masked.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.where(a > 0, a, 0.0),
+               lambda a: masked(a, a > 0)),
+        Sample(((2, 3, 5),), lambda torch, a: torch.where(a < 0.5, a, 0.0),
+               lambda a: masked(a, a < 0.5), name="3d"),
+    ]
+)  # fmt: skip
+
+Relu.samples = staticmethod(lambda: _unary_samples(relu, lambda torch, a: a.relu()))
+
+LeakyRelu.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.leaky_relu(a, 0.01),
+               leaky_relu),
+        Sample(((3, 4), Arg(0.2)), lambda torch, a, s: torch.nn.functional.leaky_relu(a, s),
+               leaky_relu, name="slope"),
+    ]
+)  # fmt: skip
+
+Erf.samples = staticmethod(lambda: _unary_samples(erf, lambda torch, a: torch.erf(a)))
+
+Gelu.samples = staticmethod(
+    lambda: _unary_samples(gelu, lambda torch, a: torch.nn.functional.gelu(a))
+    + [Sample(((3, 4),), lambda torch, a: torch.nn.functional.gelu(a, approximate="tanh"),
+              lambda a: gelu(a, approximate="tanh"), name="tanh")]
+)  # fmt: skip
+
+Sin.samples = staticmethod(lambda: _unary_samples(sin, lambda torch, a: a.sin()))
+
+Cos.samples = staticmethod(lambda: _unary_samples(cos, lambda torch, a: a.cos()))
+
+Clamp.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(-0.5), Arg(0.5)), lambda torch, a, lo, hi: a.clamp(lo, hi), clamp),
+        Sample(((3, 4), Arg(None), Arg(0.3)), lambda torch, a, lo, hi: a.clamp(lo, hi), clamp,
+               name="max-only"),
+        Sample(((3, 4), Arg(0.1)), lambda torch, a, lo: a.clamp(lo), clamp, name="min-only"),
+    ]
+)  # fmt: skip
+
+Maximum.samples = staticmethod(
+    lambda: _bin_samples(maximum, lambda torch, a, b: torch.maximum(*_torch_pair(torch, a, b)))
+    + [Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.maximum(a, a),
+              lambda a, b: maximum(a, a), name="ties")]
+)  # fmt: skip
+
+Minimum.samples = staticmethod(
+    lambda: _bin_samples(minimum, lambda torch, a, b: torch.minimum(*_torch_pair(torch, a, b)))
+)
+
+Where.samples = staticmethod(
+    lambda: [
+        Sample((Bool((3, 4)), (3, 4), (3, 4)), lambda torch, c, a, b: torch.where(c, a, b),
+               where),
+        Sample((Bool((3, 1)), (1, 4), (3, 4)), lambda torch, c, a, b: torch.where(c, a, b),
+               where, name="broadcast"),
+        Sample((Bool((2, 1, 4)), (3, 1), (4,)), lambda torch, c, a, b: torch.where(c, a, b),
+               where, name="broadcast-all"),
+    ]
+)  # fmt: skip
+
+Cast.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(dtypes.float32)), lambda torch, a, d: a.to(torch.float32), cast,
+               atol=1e-6),
+    ]
+)  # fmt: skip
+
+
+def _comparison_samples(fn, torch_fn):
+    return [
+        Sample(((3, 4), (3, 4)), torch_fn, fn, grad=False),
+        Sample(((3, 4), Arg(0.1)), torch_fn, fn, grad=False, name="scalar"),
+        Sample(((3, 1), (1, 4)), torch_fn, fn, grad=False, name="broadcast"),
+    ]
+
+
+Eq.samples = staticmethod(lambda: _comparison_samples(eq, lambda torch, a, b: a == b))
+Ne.samples = staticmethod(lambda: _comparison_samples(ne, lambda torch, a, b: a != b))
+Lt.samples = staticmethod(lambda: _comparison_samples(lt, lambda torch, a, b: a < b))
+Le.samples = staticmethod(lambda: _comparison_samples(le, lambda torch, a, b: a <= b))
+Gt.samples = staticmethod(lambda: _comparison_samples(gt, lambda torch, a, b: a > b))
+Ge.samples = staticmethod(lambda: _comparison_samples(ge, lambda torch, a, b: a >= b))
+
+
+def _logic_samples(fn, arity):
+    """On bool tensors (x > 0) and on the floats themselves (read as nonzero)."""
+    name = fn.__name__
+    return [
+        Sample(((3, 4),) * arity, lambda torch, *a: getattr(torch, name)(*(t > 0 for t in a)),
+               lambda *a: fn(*(t > 0 for t in a)), grad=False),
+        Sample(((3, 4),) * arity, lambda torch, *a: getattr(torch, name)(*a), fn, grad=False,
+               name="floats"),
+    ]  # fmt: skip
+
+
+LogicalNot.samples = staticmethod(lambda: _logic_samples(logical_not, 1))
+LogicalAnd.samples = staticmethod(lambda: _logic_samples(logical_and, 2))
+LogicalOr.samples = staticmethod(lambda: _logic_samples(logical_or, 2))
+LogicalXor.samples = staticmethod(lambda: _logic_samples(logical_xor, 2))

@@ -318,16 +318,18 @@ def _index_tensor(op: str, index) -> Tensor:
     return index
 
 
-def _along(x: Tensor, d: int, index: Tensor) -> _Index:
+def _along(x: Tensor, d: int, index: Tensor, repeats: bool = True) -> _Index:
     """The positions `index` names along dim `d` of x, each other dim counted by arange:
-    x[_along(x, d, index)][i][j][k] = x[i][index[i][j][k]][k] for d=1 (gather's rule)."""
+    x[_along(x, d, index)][i][j][k] = x[i][index[i][j][k]][k] for d=1 (gather's rule).
+    `repeats=False` promises no position repeats (a sort's indices), so the backward may
+    assign instead of scatter-adding."""
     xp = x.device.xp
     parts = tuple(
         index.data if k == d
         else xp.arange(n).reshape(tuple(-1 if j == k else 1 for j in range(x.ndim)))
         for k, n in enumerate(index.shape)
     )  # fmt: skip
-    return _Index(None, parts, True)
+    return _Index(None, parts, repeats)
 
 
 def _check_gather_like(op: str, x: Tensor, dim: int, index: Tensor, src=None) -> int:
@@ -506,7 +508,7 @@ def sort(x: Tensor, dim: int = -1, descending: bool = False, stable: bool = Fals
         return SortResult(x.clone(), const(x, x.device.xp.zeros((), dtype="int64")))
     d, idx = _sort_indices("sort", x, dim, descending)
     indices = const(x, idx)
-    return SortResult(GetItem.apply(x, _along(x, d, indices)), indices)
+    return SortResult(GetItem.apply(x, _along(x, d, indices, repeats=False)), indices)
 
 
 def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True):
@@ -523,10 +525,18 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
     if x.ndim == 0:
         out = sort(x)
         return TopkResult(*out) if k else TopkResult(x.reshape(1)[:0], out.indices.reshape(1)[:0])
-    d, idx = _sort_indices("topk", x, dim, largest)
-    idx = idx[(slice(None),) * d + (slice(0, int(k)),)]
-    indices = const(x, idx)
-    return TopkResult(GetItem.apply(x, _along(x, d, indices)), indices)
+    d = _dim("topk", dim, x.ndim)
+    xp, k = x.device.xp, int(k)
+    lead = (slice(None),) * d
+    if 0 < k < n:  # partition first (the k winners, NaN counting as largest), sort only them
+        part = xp.argpartition(x.data, n - k if largest else k - 1, axis=d)
+        part = part[lead + (slice(n - k, n) if largest else slice(0, k),)]
+        order = _argsort(xp.take_along_axis(x.data, part, axis=d), d, largest, xp)
+        idx = xp.take_along_axis(part, order, axis=d)
+    else:
+        idx = _argsort(x.data, d, largest, xp)[lead + (slice(0, k),)]
+    indices = const(x, idx.astype("int64", copy=False))
+    return TopkResult(GetItem.apply(x, _along(x, d, indices, repeats=False)), indices)
 
 
 # ----- cutting into pieces -------------------------------------------------------------------

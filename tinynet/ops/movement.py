@@ -191,9 +191,10 @@ def _dim_list(op: str, dims, ndim: int) -> tuple:
     return out
 
 
-def flip(x: Tensor, *dims) -> Tensor:
-    """x with the order of its entries reversed along each of `dims` (an int or a sequence)."""
-    dims = _dim_list("flip", dims, x.ndim)
+def flip(x: Tensor, dims, *more) -> Tensor:
+    """x with the order of its entries reversed along each of `dims` (an int or a sequence;
+    `x.flip(0, 1)` also works, as in torch)."""
+    dims = _dim_list("flip", (dims, *more) if more else dims, x.ndim)
     if x.ndim == 0:
         return Clone.apply(x)
     return Flip.apply(x, dims)

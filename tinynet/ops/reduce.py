@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import math
 from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
-from ..tensor import Tensor
+from ..autograd.grad_mode import is_grad_enabled
+from ..tensor import Tensor, tensor
 from ._args import _dims, _tensor
-from .elementwise import cast, const, exp
-from .registry import Arg, Sample, register
+from .elementwise import cast, const, exp, where
+from .registry import Arg, Int, Sample, register
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
-    "softmax", "log_softmax",
+    "softmax", "log_softmax", "cumsum", "cumprod", "norm",
 ]  # fmt: skip
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -57,19 +59,6 @@ def _grow(grad, x_shape, dims, keepdim):
     return grad.expand(x_shape)
 
 
-_RED = [
-    ((3, 4), {}),
-    ((3, 4), {"dim": 1}),
-    ((2, 3, 4), {"dim": (0, 2), "keepdim": True}),
-    ((2, 3, 4), {"dim": -1}),
-    ((5,), {"dim": 0}),
-]
-
-
-def _red_samples(fn, torch_fn, cases=_RED):
-    return [Sample((s,), torch_fn, fn, kwargs=kw, name=f"{s}{kw}") for s, kw in cases]
-
-
 @register
 class Sum(Function):
     """y = x.sum(dims)
@@ -84,13 +73,6 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad):
         return _grow(grad, ctx.x_shape, ctx.dims, ctx.keepdim), None, None
-
-    samples = staticmethod(
-        lambda: _red_samples(
-            sum, lambda torch, a, dim=None, keepdim=False: a.sum() if dim is None
-            else a.sum(dim, keepdim=keepdim)
-        )
-    )  # fmt: skip
 
 
 def sum(x, dim=None, keepdim=False, dtype=None):
@@ -122,13 +104,6 @@ class Mean(Function):
         g = grad / ctx.n if ctx.n else grad * float("nan")  # n = 0: x is empty anyway
         return _grow(g, ctx.x_shape, ctx.dims, ctx.keepdim), None, None
 
-    samples = staticmethod(
-        lambda: _red_samples(
-            mean, lambda torch, a, dim=None, keepdim=False: a.mean() if dim is None
-            else a.mean(dim, keepdim=keepdim)
-        )
-    )  # fmt: skip
-
 
 def mean(x, dim=None, keepdim=False):
     """Mean over `dim` (an int, a tuple, or None for all); floating tensors only."""
@@ -159,14 +134,6 @@ class Var(Function):
         # n <= correction: 0/0 in forward, so NaN here as torch (not a ZeroDivisionError)
         factor = 2.0 / ctx.denom if ctx.denom else float("nan")
         return g * centred * factor, None, None, None
-
-    samples = staticmethod(
-        lambda: _red_samples(
-            var, lambda torch, a, dim=None, keepdim=False, unbiased=True:
-            torch.var(a, dim=dim, keepdim=keepdim, unbiased=unbiased)
-        ) + [Sample(((4, 5),), lambda torch, a, **k: torch.var(a, 1, unbiased=False),
-                    var, kwargs={"dim": 1, "unbiased": False}, name="biased")]
-    )  # fmt: skip
 
 
 def var(x, dim=None, unbiased=True, keepdim=False, correction=None):
@@ -207,11 +174,6 @@ class Amax(Function):
         hit = (x.data == ctx.y).astype(x.data.dtype)
         hit /= hit.sum(axis=ctx.dims, keepdims=True)
         return _grow(grad, x.shape, ctx.dims, ctx.keepdim) * const(x, hit), None, None, None
-
-    samples = staticmethod(
-        lambda: _red_samples(amax, lambda torch, a, dim=None, keepdim=False: torch.amax(
-            a, dim=() if dim is None else dim, keepdim=keepdim))
-    )  # fmt: skip
 
 
 def amax(x, dim=None, keepdim=False):
@@ -255,14 +217,6 @@ class MaxDim(Function):
             == ctx.idx
         )
         return grad.expand(ctx.x_shape) * const(grad, hit.astype(grad.data.dtype)), None, None, None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), lambda torch, a: a.max(1).values, lambda a: max(a, 1).values),
-            Sample(((3, 4),), lambda torch, a: a.min(0, keepdim=True).values,
-                   lambda a: min(a, 0, keepdim=True).values, name="min"),
-        ]
-    )  # fmt: skip
 
 
 def _extreme(op, x, dim, keepdim, largest):
@@ -361,18 +315,190 @@ class Logsumexp(Function):
         y = logsumexp(x, ctx.dims, keepdim=True)  # differentiable, for double backward
         return _grow(grad, x.shape, ctx.dims, ctx.keepdim) * exp(x - y), None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(1)), lambda torch, a, d: torch.logsumexp(a, d), logsumexp),
-            Sample(((2, 3, 4), Arg((0, 2)), Arg(True)),
-                   lambda torch, a, d, k: torch.logsumexp(a, d, k), logsumexp, name="multi"),
-        ]
-    )  # fmt: skip
-
 
 def logsumexp(x, dim, keepdim=False):
     """log(sum(exp(x))) over `dim`, computed without overflow."""
     return Logsumexp.apply(x, _dims("logsumexp", x, dim) or (), bool(keepdim))
+
+
+# ----- scans -------------------------------------------------------------------------------
+
+
+def _scan_input(op: str, x: Tensor, dtype) -> Tensor:
+    if dtype is not None:
+        return cast(x, dtype)
+    if not x.dtype.is_floating_point:  # ints and bools scan in int64, as torch
+        return cast(x, dtypes.int64)
+    return x
+
+
+def _reverse_cumsum(t: Tensor, d: int) -> Tensor:
+    """out[i] = t[i:].sum() along d."""
+    return t.flip(d).cumsum(d).flip(d)
+
+
+@register
+class Cumsum(Function):
+    """y = xp.cumsum(x, dim)
+    dx = reverse cumsum of grad along dim   (dx[i] = grad[i:].sum())
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return ctx.device.xp.cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return _reverse_cumsum(grad, ctx.dim), None
+
+
+def cumsum(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running sums along `dim`: y[i] = x[0] + ... + x[i]."""
+    x = _scan_input("cumsum", x, dtype)
+    if x.ndim == 0:
+        return Cumsum.apply(x.reshape(1), 0).reshape(())
+    (d,) = _dims("cumsum", x, dim)
+    return Cumsum.apply(x, d)
+
+
+@register
+class Cumprod(Function):
+    """y = xp.cumprod(x, dim)
+    dx[i] = sum(grad[j] * prod(x[k] for k <= j, k != i) for j >= i): revcumsum(grad * y) / x
+            before the first zero, revcumsum(grad * cumprod(x with that zero as 1)) at it, 0 after
+    """
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        y = ctx.device.xp.cumprod(x, axis=dim)
+        ctx.save_for_backward(x, y)
+        ctx.dim = dim
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        d, xp = ctx.dim, x.device.xp
+        if is_grad_enabled():  # create_graph: a form that is twice differentiable at 0 too
+            return _cumprod_grad_smooth(x, grad, d), None
+        zero = x.data == 0
+        seen = xp.cumsum(zero, axis=d)  # zeros at or before each position
+        before = const(x, seen == 0)  # positions before the first zero
+        first = const(x, zero & (seen == 1))  # the first zero itself
+        one = const(x, xp.ones((), dtype=x.data.dtype))
+        nought = const(x, xp.zeros((), dtype=x.data.dtype))
+        dx = _reverse_cumsum(grad * y, d) / where(before, x, one)
+        at_zero = _reverse_cumsum(grad * where(first, one, x).cumprod(d), d)
+        return where(before, dx, where(first, at_zero, nought)), None
+
+
+def _cumprod_grad_smooth(x: Tensor, grad: Tensor, d: int) -> Tensor:
+    """Cumprod's input gradient with no division and no mask that depends on x (so its own
+    derivative is right where x holds zeros), at O(n**2) cost as torch's double backward:
+    dx[i] = sum(grad[j] * cumprod(x with x[i] set to 1)[j] for j >= i), all i at once in a
+    new leading dim."""
+    xp, n, nd = x.device.xp, x.shape[d], x.ndim
+    lay = (n,) + tuple(n if a == d else 1 for a in range(nd))  # i first, then x's dims
+    eye = const(x, xp.eye(n, dtype=bool).reshape(lay))
+    later = const(x, xp.triu(xp.ones((n, n), dtype=bool)).reshape(lay))  # j >= i
+    one = const(x, xp.ones((), dtype=x.data.dtype))
+    nought = const(x, xp.zeros((), dtype=x.data.dtype))
+    omitted = where(eye, one, x.unsqueeze(0).expand((n,) + tuple(x.shape))).cumprod(d + 1)
+    dx = where(later, omitted * grad.unsqueeze(0), nought).sum(d + 1)  # (i, dims but d)
+    return dx.permute(*range(1, d + 1), 0, *range(d + 1, nd))
+
+
+def cumprod(x: Tensor, dim: int, dtype=None) -> Tensor:
+    """Running products along `dim`: y[i] = x[0] * ... * x[i] (the gradient is exact also
+    where x holds zeros)."""
+    x = _scan_input("cumprod", x, dtype)
+    if x.ndim == 0:
+        return Cumprod.apply(x.reshape(1), 0).reshape(())
+    (d,) = _dims("cumprod", x, dim)
+    return Cumprod.apply(x, d)
+
+
+# ----- norms ---------------------------------------------------------------------------------
+
+
+@register
+class Norm(Function):
+    """y = sum(abs(x)**p)**(1/p) over dims   (p=inf: max(abs(x)), p=0: count of nonzeros)
+    dx = grad * sign(x) * abs(x)**(p-1) / y**(p-1)   (0 where y == 0; p=inf: shared by ties)
+    """
+
+    @staticmethod
+    def forward(ctx, x, p, dims, keepdim):
+        xp = ctx.device.xp
+        a = xp.abs(x)
+        if p == math.inf:
+            y = a.max(axis=dims, keepdims=keepdim)
+        elif p == -math.inf:
+            y = a.min(axis=dims, keepdims=keepdim)
+        elif p == 0:
+            y = (a != 0).sum(axis=dims, keepdims=keepdim).astype(x.dtype)
+        elif p == 1:
+            y = a.sum(axis=dims, keepdims=keepdim)
+        elif p == 2:
+            y = xp.sqrt((x * x).sum(axis=dims, keepdims=keepdim))
+        else:
+            y = (a**p).sum(axis=dims, keepdims=keepdim) ** (1.0 / p)
+        y = xp.asarray(y)  # a full reduction gives a NumPy scalar: saved as the output, an array
+        ctx.save_for_backward(x, y)
+        ctx.p, ctx.dims, ctx.keepdim = p, dims, keepdim
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        p, dims, xp = ctx.p, ctx.dims, x.device.xp
+        g = _grow(grad, x.shape, dims, ctx.keepdim)
+        y = _grow(y, x.shape, dims, ctx.keepdim)
+        sign = const(x, xp.sign(x.data))
+        zero = const(x, xp.zeros((), dtype=x.data.dtype))
+        if p == 0:
+            return const(x, xp.zeros_like(x.data)), None, None, None
+        if p == 1:
+            return g * sign, None, None, None
+        if abs(p) == math.inf:  # as amax: ties share the gradient evenly
+            hit = (xp.abs(x.data) == y.data) | xp.isnan(x.data)
+            hit = hit.astype(x.data.dtype)
+            hit /= hit.sum(axis=dims, keepdims=True)
+            return sign * g * const(x, hit), None, None, None
+        y_is_0 = const(x, y.data == 0)
+        y_safe = where(y_is_0, const(x, xp.ones((), dtype=x.data.dtype)), y)
+        if p == 2:
+            return x * where(y_is_0, zero, g / y_safe), None, None, None
+        a = x.abs()
+        if p < 1:  # abs(x)**(p-1) is infinite at 0: those entries get 0, as torch
+            a_safe = where(const(x, x.data == 0), const(x, xp.ones((), x.data.dtype)), a)
+            scaled = sign * where(const(x, x.data == 0), zero, a_safe ** (p - 1))
+            return scaled * g * y ** (1 - p), None, None, None
+        scaled = sign * a ** (p - 1) if p < 2 else x * a ** (p - 2)
+        return scaled * where(y_is_0, zero, g / y_safe ** (p - 1)), None, None, None
+
+
+def norm(x: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The p-norm of x over `dim` (all entries by default), as torch.norm: p may be "fro"
+    (the 2-norm of the entries), any number, inf or -inf (max / min of abs(x)), or 0 (the
+    count of nonzeros). Matrix norms other than "fro" ("nuc") are not supported."""
+    if dtype is not None:
+        x = cast(x, dtype)
+    if not x.dtype.is_floating_point:
+        raise RuntimeError(
+            f"norm: expects a floating point tensor, got {x.dtype}; convert it with .float()"
+        )
+    if isinstance(p, str):
+        if p != "fro":
+            raise RuntimeError(f"norm: p={p!r} is not supported; use 'fro' or a number")
+        p = 2
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"norm: p must be a number or 'fro', got {type(p).__name__}")
+    dims = _dims("norm", x, dim)
+    if dims == () and x.ndim:
+        dims = None
+    return Norm.apply(x, float(p), dims, bool(keepdim))
 
 
 @register
@@ -394,13 +520,6 @@ class Softmax(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(1)), lambda torch, a, d: a.softmax(d), softmax),
-            Sample(((2, 3, 4), Arg(0)), lambda torch, a, d: a.softmax(d), softmax, name="dim0"),
-        ]
-    )  # fmt: skip
 
 
 def softmax(x, dim):
@@ -430,14 +549,6 @@ class LogSoftmax(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return grad - exp(y) * grad.sum(ctx.dim, keepdim=True), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(1)), lambda torch, a, d: a.log_softmax(d), log_softmax),
-            Sample(((2, 3, 4), Arg(-1)), lambda torch, a, d: a.log_softmax(d), log_softmax,
-                   name="last"),
-        ]
-    )  # fmt: skip
 
 
 def log_softmax(x, dim):
@@ -470,6 +581,135 @@ def any(x, dim=None, keepdim=False):
 
 
 __all__ += ["all", "any"]
+# ----- registry samples and torch oracles ------------------------------------------------
+
+_RED = [
+    ((3, 4), {}),
+    ((3, 4), {"dim": 1}),
+    ((2, 3, 4), {"dim": (0, 2), "keepdim": True}),
+    ((2, 3, 4), {"dim": -1}),
+    ((5,), {"dim": 0}),
+]
+
+
+def _red_samples(fn, torch_fn, cases=_RED):
+    return [Sample((s,), torch_fn, fn, kwargs=kw, name=f"{s}{kw}") for s, kw in cases]
+
+
+Sum.samples = staticmethod(
+    lambda: _red_samples(
+        sum, lambda torch, a, dim=None, keepdim=False: a.sum() if dim is None
+        else a.sum(dim, keepdim=keepdim)
+    )
+)  # fmt: skip
+
+Mean.samples = staticmethod(
+    lambda: _red_samples(
+        mean, lambda torch, a, dim=None, keepdim=False: a.mean() if dim is None
+        else a.mean(dim, keepdim=keepdim)
+    )
+)  # fmt: skip
+
+Var.samples = staticmethod(
+    lambda: _red_samples(
+        var, lambda torch, a, dim=None, keepdim=False, unbiased=True:
+        torch.var(a, dim=dim, keepdim=keepdim, unbiased=unbiased)
+    ) + [Sample(((4, 5),), lambda torch, a, **k: torch.var(a, 1, unbiased=False),
+                var, kwargs={"dim": 1, "unbiased": False}, name="biased")]
+)  # fmt: skip
+
+Amax.samples = staticmethod(
+    lambda: _red_samples(amax, lambda torch, a, dim=None, keepdim=False: torch.amax(
+        a, dim=() if dim is None else dim, keepdim=keepdim))
+)  # fmt: skip
+
+MaxDim.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: a.max(1).values, lambda a: max(a, 1).values),
+        Sample(((3, 4),), lambda torch, a: a.min(0, keepdim=True).values,
+               lambda a: min(a, 0, keepdim=True).values, name="min"),
+    ]
+)  # fmt: skip
+
+Logsumexp.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(1)), lambda torch, a, d: torch.logsumexp(a, d), logsumexp),
+        Sample(((2, 3, 4), Arg((0, 2)), Arg(True)),
+               lambda torch, a, d, k: torch.logsumexp(a, d, k), logsumexp, name="multi"),
+    ]
+)  # fmt: skip
+
+Softmax.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(1)), lambda torch, a, d: a.softmax(d), softmax),
+        Sample(((2, 3, 4), Arg(0)), lambda torch, a, d: a.softmax(d), softmax, name="dim0"),
+    ]
+)  # fmt: skip
+
+LogSoftmax.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(1)), lambda torch, a, d: a.log_softmax(d), log_softmax),
+        Sample(((2, 3, 4), Arg(-1)), lambda torch, a, d: a.log_softmax(d), log_softmax,
+               name="last"),
+    ]
+)  # fmt: skip
+
+
+def _zeros_at(a, mask, torch=None):
+    """a with exact zeros where `mask` is 1, whose gradient still reaches a (in torch when
+    `torch` is given, else in tinynet)."""
+    if torch is not None:
+        return a - a.detach() * torch.tensor(mask, dtype=a.dtype)
+    return a - a.detach() * tensor(mask, dtype=a.dtype, device=a.device)
+
+
+def _scan_samples(name: str, fn) -> list:
+    """cumsum's and cumprod's samples (their gradients at zeros: tests/test_ops_extra.py, as a
+    gradcheck can't vary an input that must stay 0)."""
+
+    def pair(dim):
+        return (lambda torch, a: getattr(torch, name)(a, dim)), (lambda a: fn(a, dim))
+
+    return [
+        Sample(((3, 4),), *pair(1)),
+        Sample(((2, 3, 4),), *pair(-3), name="first dim"),
+        Sample(((2, 3, 4),), *pair(-2), name="middle dim"),
+        Sample(((),), *pair(0), name="0-d"),
+        Sample((Int((3, 4), 5),), *pair(1), grad=False, name="int"),
+    ]
+
+
+Cumsum.samples = staticmethod(lambda: _scan_samples("cumsum", cumsum))
+Cumprod.samples = staticmethod(lambda: _scan_samples("cumprod", cumprod))
+
+
+def _norm_fns(*args, zeros=None, **kw):
+    def prep(a, torch=None):
+        return a if zeros is None else _zeros_at(a, zeros, torch)
+
+    return (lambda torch, a: torch.norm(prep(a, torch), *args, **kw)), (
+        lambda a: norm(prep(a), *args, **kw)
+    )
+
+
+Norm.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), *_norm_fns()),
+        Sample(((3, 4),), *_norm_fns("fro", 1), name="fro rows"),
+        Sample(((2, 3, 4),), *_norm_fns(2, (0, 2), keepdim=True), name="2 keepdim"),
+        Sample(((3, 4),), *_norm_fns(1, 0), name="p=1"),
+        Sample(((3, 4),), *_norm_fns(float("inf"), 1), name="inf"),
+        Sample(((3, 4),), *_norm_fns(float("-inf")), name="-inf"),
+        Sample(((3, 4),), *_norm_fns(3, -1), name="p=3"),
+        Sample(((3, 4),), *_norm_fns(1.5, 1), name="p=1.5"),
+        Sample(((3, 4),), *_norm_fns(0.5, 1), name="p=0.5"),
+        Sample(((3, 4),), *_norm_fns(0, 1), name="p=0"),
+        Sample(((),), *_norm_fns(2), name="0-d"),
+        Sample(((2, 4),), *_norm_fns(2, 1, zeros=[[1, 1, 1, 1], [0, 1, 0, 0]]), name="zero row"),
+        Sample(((2, 4),), *_norm_fns(3, 1, zeros=[[1, 1, 1, 1], [0, 1, 0, 0]]),
+               name="zero row p=3"),
+    ]
+)  # fmt: skip
 
 
 @register

@@ -1,8 +1,11 @@
-"""`tinynet.optim`: optimizers (SGD, Adam, AdamW) and `optim.lr_scheduler`, as torch.optim."""
+"""`tinynet.optim`: optimizers and `optim.lr_scheduler`, as torch.optim."""
 
 from . import lr_scheduler
+from .adadelta import Adadelta
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .optimizer import Optimizer
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adadelta", "Adagrad", "RMSprop", "lr_scheduler"]

@@ -45,20 +45,11 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _hparams = {"lr": "[0, inf)", "eps": "[0, inf)", "weight_decay": "[0, inf)"}
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, amsgrad: bool = False, *,
                  maximize: bool = False):  # fmt: skip
-        name = type(self).__name__
-        if lr < 0.0:
-            raise ValueError(f"{name}: invalid learning rate {lr}; it must be >= 0")
-        if eps < 0.0:
-            raise ValueError(f"{name}: invalid epsilon {eps}; it must be >= 0")
-        for i, b in enumerate(betas):
-            if not 0.0 <= b < 1.0:
-                raise ValueError(f"{name}: invalid beta parameter at index {i}: {b} (need [0, 1))")
-        if weight_decay < 0.0:
-            raise ValueError(f"{name}: invalid weight_decay {weight_decay}; it must be >= 0")
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize}  # fmt: skip
         super().__init__(params, defaults)
@@ -67,13 +58,11 @@ class Adam(Optimizer):
         """One update of every parameter that has a gradient; returns closure() if given."""
         loss = self._closure_loss(closure)
         with no_grad():
-            for group in self.param_groups:
+            for group, pairs in self._params_with_grads():
                 lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
                 weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    g = -p.grad if group["maximize"] else p.grad
+                for p, g in pairs:
+                    g = -g if group["maximize"] else g
                     state = self.state[p]
                     if not state:
                         state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")

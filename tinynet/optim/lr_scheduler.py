@@ -1,18 +1,29 @@
-"""Learning-rate schedulers (StepLR, CosineAnnealingLR, OneCycleLR), value for value as torch's.
+"""Learning-rate schedulers, value for value as torch.optim.lr_scheduler's.
 
 A scheduler sets `group["lr"]` of its optimizer's parameter groups; call
-`scheduler.step()` after `optimizer.step()`. Like torch, the schedules are
-computed in chainable form from the groups' current lr, so the sequences
-match torch's to the last bit.
+`scheduler.step()` after `optimizer.step()` (ReduceLROnPlateau: `step(val_loss)`).
+Like torch, the schedules are computed in chainable form from the groups' current
+lr, so the sequences match torch's to the last bit. Every option is checked by the
+optimizers' checker (optim/hparams.py): NaN, negative or out-of-range values raise
+a ValueError naming the scheduler, the argument and the value.
 """
 
 from __future__ import annotations
 
 import math
+import types
+from bisect import bisect_right
+from collections import Counter
 
+from .hparams import check_hparam, check_int
 from .optimizer import Optimizer
 
-__all__ = ["LRScheduler", "LambdaLR", "StepLR", "CosineAnnealingLR", "OneCycleLR"]
+__all__ = [
+    "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
+    "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau",
+    "OneCycleLR",
+]  # fmt: skip
 
 
 class LRScheduler:
@@ -27,6 +38,7 @@ class LRScheduler:
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        check_int(type(self).__name__, "last_epoch", last_epoch, low=-1)
         self.optimizer = optimizer
         if last_epoch == -1:
             for group in optimizer.param_groups:
@@ -40,10 +52,16 @@ class LRScheduler:
                     )
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """Set the lrs of the schedule's first step (SequentialLR restarts its parts with it)."""
         self._step_count = 0
         self._is_initial = True
-        self.step()
-        self._is_initial = False
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
 
     def get_lr(self) -> list[float]:
         raise NotImplementedError
@@ -55,6 +73,9 @@ class LRScheduler:
     def step(self, epoch: int | None = None) -> None:
         """Advance one step (or jump to `epoch`, with the closed form where one exists)."""
         self._step_count += 1
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
         if epoch is None:
             self.last_epoch += 1
             values = self.get_lr()
@@ -71,7 +92,40 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned (also after a `tn.save` / `tn.load`)."""
         self.__dict__.update(state_dict)
+
+
+def _lambdas(owner: str, optimizer: Optimizer, lr_lambda) -> list:
+    n = len(optimizer.param_groups)
+    if isinstance(lr_lambda, (list, tuple)):
+        if len(lr_lambda) != n:
+            raise ValueError(f"{owner}: expected {n} lr_lambdas, got {len(lr_lambda)}")
+        fns = list(lr_lambda)
+    else:
+        fns = [lr_lambda] * n
+    for fn in fns:
+        if not callable(fn):
+            raise TypeError(f"{owner}: lr_lambda should be a function, got {type(fn).__name__}")
+    return fns
+
+
+def _lambdas_state(sched) -> dict:
+    # as torch: plain functions are not saved; a callable object's attributes are
+    out = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+    out["lr_lambdas"] = [
+        None if isinstance(fn, types.FunctionType) else dict(fn.__dict__) for fn in sched.lr_lambdas
+    ]
+    return out
+
+
+def _load_lambdas_state(sched, state_dict: dict) -> None:
+    state = dict(state_dict)
+    saved = state.pop("lr_lambdas", None) or []
+    sched.__dict__.update(state)
+    for fn, attrs in zip(sched.lr_lambdas, saved):
+        if attrs is not None:
+            fn.__dict__.update(attrs)
 
 
 class LambdaLR(LRScheduler):
@@ -82,20 +136,45 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
-        n = len(optimizer.param_groups)
-        if isinstance(lr_lambda, (list, tuple)):
-            if len(lr_lambda) != n:
-                raise ValueError(f"LambdaLR: expected {n} lr_lambdas, got {len(lr_lambda)}")
-            self.lr_lambdas = list(lr_lambda)
-        else:
-            self.lr_lambdas = [lr_lambda] * n
+        self.lr_lambdas = _lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
     def state_dict(self) -> dict:
-        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        """The state without the functions (a callable object's attributes are kept)."""
+        return _lambdas_state(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned."""
+        _load_lambdas_state(self, state_dict)
+
+
+class MultiplicativeLR(LRScheduler):
+    """Multiply each group's lr by `lr_lambda(step)` every step (from step 1).
+
+    Example:
+        >>> sched = MultiplicativeLR(opt, lambda step: 0.95)
+    """
+
+    def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
+        self.lr_lambdas = _lambdas("MultiplicativeLR", optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, groups)]
+
+    def state_dict(self) -> dict:
+        """The state without the functions (a callable object's attributes are kept)."""
+        return _lambdas_state(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned."""
+        _load_lambdas_state(self, state_dict)
 
 
 class StepLR(LRScheduler):
@@ -107,7 +186,8 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):  # fmt: skip
-        self.step_size, self.gamma = step_size, gamma
+        self.step_size = check_int("StepLR", "step_size", step_size, low=1)
+        self.gamma = check_hparam("StepLR", "gamma", gamma)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -132,7 +212,8 @@ class CosineAnnealingLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):  # fmt: skip
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = check_hparam("CosineAnnealingLR", "T_max", T_max, "(0, inf)")
+        self.eta_min = check_hparam("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -153,6 +234,443 @@ class CosineAnnealingLR(LRScheduler):
     def _get_closed_form_lr(self) -> list[float]:
         t, T, lo = self.last_epoch, self.T_max, self.eta_min
         return [lo + (base - lo) * (1 + math.cos(math.pi * t / T)) / 2 for base in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """Multiply the lr by `gamma` at each milestone: lr = lr0 * gamma**(milestones passed).
+
+    A milestone listed twice multiplies by gamma twice, as in torch.
+
+    Example:
+        >>> sched = MultiStepLR(opt, milestones=[30, 80], gamma=0.1)
+    """
+
+    def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1,
+                 last_epoch: int = -1):  # fmt: skip
+        self.milestones = Counter(
+            check_int("MultiStepLR", "milestones[i]", m, low=0) for m in milestones
+        )
+        self.gamma = check_hparam("MultiStepLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch not in self.milestones:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * self.gamma ** self.milestones[self.last_epoch] for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        milestones = sorted(self.milestones.elements())
+        k = bisect_right(milestones, self.last_epoch)
+        return [base * self.gamma**k for base in self.base_lrs]
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned (milestones become a Counter again)."""
+        super().load_state_dict(state_dict)
+        self.milestones = Counter({int(k): int(v) for k, v in dict(self.milestones).items()})
+
+
+class ConstantLR(LRScheduler):
+    """Scale the lr by `factor` for the first `total_iters` steps, then restore it.
+
+    Example:
+        >>> sched = ConstantLR(opt, factor=0.5, total_iters=4)  # warm-up at half the lr
+    """
+
+    def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
+                 last_epoch: int = -1):  # fmt: skip
+        self.factor = check_hparam("ConstantLR", "factor", factor, "[0, 1]")
+        self.total_iters = check_int("ConstantLR", "total_iters", total_iters, low=0)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.factor for group in groups]
+        if self.last_epoch != self.total_iters:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * (1.0 / self.factor) for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        on = self.last_epoch >= self.total_iters
+        return [base * (self.factor + on * (1 - self.factor)) for base in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Scale the lr linearly from `start_factor` to `end_factor` over `total_iters` steps.
+
+    Example:
+        >>> sched = LinearLR(opt, start_factor=0.1, total_iters=10)  # linear warm-up
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5,
+                 last_epoch: int = -1):  # fmt: skip
+        self.start_factor = check_hparam("LinearLR", "start_factor", start_factor, "(0, 1]")
+        self.end_factor = check_hparam("LinearLR", "end_factor", end_factor, "[0, 1]")
+        self.total_iters = check_int("LinearLR", "total_iters", total_iters, low=1)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self.last_epoch == 0:
+            return [group["lr"] * self.start_factor for group in groups]
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        d = self.end_factor - self.start_factor
+        ratio = 1.0 + d / (self.total_iters * self.start_factor + (self.last_epoch - 1) * d)
+        return [group["lr"] * ratio for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        d = self.end_factor - self.start_factor
+        t = min(self.total_iters, self.last_epoch)
+        return [base * (self.start_factor + d * t / self.total_iters) for base in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """Multiply the lr by `gamma` every step: lr = lr0 * gamma**t.
+
+    Example:
+        >>> sched = ExponentialLR(opt, gamma=0.9)
+    """
+
+    def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
+        self.gamma = check_hparam("ExponentialLR", "gamma", gamma)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._is_initial:
+            return [group["lr"] for group in groups]
+        return [group["lr"] * self.gamma for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        return [base * self.gamma**self.last_epoch for base in self.base_lrs]
+
+
+class PolynomialLR(LRScheduler):
+    """Decay the lr to 0 over `total_iters` steps: lr = lr0 * (1 - t / total_iters)**power.
+
+    Example:
+        >>> sched = PolynomialLR(opt, total_iters=10, power=2.0)
+    """
+
+    def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):  # fmt: skip
+        self.total_iters = check_int("PolynomialLR", "total_iters", total_iters, low=1)
+        self.power = check_hparam("PolynomialLR", "power", power)
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        groups = self.optimizer.param_groups
+        if self._is_initial or self.last_epoch > self.total_iters:
+            return [group["lr"] for group in groups]
+        t, n = self.last_epoch, self.total_iters
+        decay = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [group["lr"] * decay for group in groups]
+
+    def _get_closed_form_lr(self) -> list[float]:
+        t = min(self.total_iters, self.last_epoch)
+        return [base * (1.0 - t / self.total_iters) ** self.power for base in self.base_lrs]
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """Cosine annealing with warm restarts (SGDR): the cosine restarts every T_i steps.
+
+    lr = eta_min + (initial_lr - eta_min) * (1 + cos(pi * T_cur / T_i)) / 2, where
+    T_cur counts steps since the last restart and T_i = T_0 * T_mult**restarts.
+    `step(epoch)` accepts fractional epochs (e.g. `epoch + i / iters`), as torch.
+
+    Args:
+        optimizer: the optimizer.
+        T_0: steps until the first restart (an int >= 1).
+        T_mult: growth of the period after each restart (an int >= 1, default 1).
+        eta_min: the lowest lr (default 0).
+
+    Example:
+        >>> sched = CosineAnnealingWarmRestarts(opt, T_0=10, T_mult=2)
+    """
+
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1, eta_min: float = 0.0,
+                 last_epoch: int = -1):  # fmt: skip
+        name = "CosineAnnealingWarmRestarts"
+        self.T_0 = self.T_i = check_int(name, "T_0", T_0, low=1)
+        self.T_mult = check_int(name, "T_mult", T_mult, low=1)
+        self.eta_min = check_hparam(name, "eta_min", eta_min)
+        self.T_cur = last_epoch
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        lo, c = self.eta_min, math.cos(math.pi * self.T_cur / self.T_i)
+        return [lo + (base - lo) * (1 + c) / 2 for base in self.base_lrs]
+
+    def step(self, epoch: float | None = None) -> None:
+        """Advance one step, or jump to (possibly fractional) `epoch`."""
+        self._step_count += 1
+        if epoch is None and self.last_epoch < 0:
+            epoch = 0
+        if epoch is None:
+            epoch = self.last_epoch + 1
+            self.T_cur = self.T_cur + 1
+            if self.T_cur >= self.T_i:
+                self.T_cur = self.T_cur % self.T_i
+                self.T_i = self.T_i * self.T_mult
+        else:
+            check_hparam("CosineAnnealingWarmRestarts.step", "epoch", epoch)
+            if epoch >= self.T_0:
+                if self.T_mult == 1:
+                    self.T_cur = epoch % self.T_0
+                else:
+                    n = int(math.log(epoch / self.T_0 * (self.T_mult - 1) + 1, self.T_mult))
+                    self.T_cur = epoch - self.T_0 * (self.T_mult**n - 1) / (self.T_mult - 1)
+                    self.T_i = self.T_0 * self.T_mult**n
+            else:
+                self.T_i = self.T_0
+                self.T_cur = epoch
+        self.last_epoch = math.floor(epoch)
+        for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
+            group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+
+def _check_children(owner: str, optimizer: Optimizer, schedulers) -> list:
+    schedulers = list(schedulers)
+    if not schedulers:
+        raise ValueError(f"{owner} expects at least one scheduler, got none")
+    for i, s in enumerate(schedulers):
+        if not hasattr(s, "optimizer"):
+            raise TypeError(f"{owner}: the scheduler at index {i} has no `optimizer` attribute")
+        if isinstance(s, ReduceLROnPlateau):
+            raise ValueError(
+                f"{owner} does not support ReduceLROnPlateau (index {i}): it needs the metric "
+                "in step(metrics); step it on its own"
+            )
+        if s.optimizer is not optimizer:
+            raise ValueError(
+                f"{owner}: the scheduler {type(s).__name__} at index {i} belongs to another "
+                "optimizer; all schedulers must share one optimizer"
+            )
+    return schedulers
+
+
+def _children_state(sched) -> dict:
+    out = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "_schedulers")}
+    out["_schedulers"] = [s.state_dict() for s in sched._schedulers]
+    return out
+
+
+def _load_children_state(sched, state_dict: dict) -> None:
+    state = dict(state_dict)
+    children = state.pop("_schedulers")
+    sched.__dict__.update(state)
+    for s, sd in zip(sched._schedulers, children):
+        s.load_state_dict(sd)
+
+
+class SequentialLR(LRScheduler):
+    """Run schedulers one after another, switching at the milestones.
+
+    Example:
+        >>> warm = LinearLR(opt, start_factor=0.1, total_iters=5)
+        >>> decay = ExponentialLR(opt, gamma=0.9)
+        >>> sched = SequentialLR(opt, [warm, decay], milestones=[5])
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers, milestones, last_epoch: int = -1):
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        schedulers = _check_children("SequentialLR", optimizer, schedulers)
+        milestones = [check_int("SequentialLR", "milestones[i]", m, low=0) for m in milestones]
+        if len(milestones) != len(schedulers) - 1:
+            raise ValueError(
+                f"SequentialLR expects one milestone fewer than schedulers, got "
+                f"{len(schedulers)} schedulers and {len(milestones)} milestones"
+            )
+        check_int("SequentialLR", "last_epoch", last_epoch, low=-1)
+        self._schedulers = schedulers
+        self._milestones = milestones
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        # undo the step each scheduler took when it was built, then start the first one
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        self._undo(self)
+        idx = bisect_right(milestones, 0)
+        schedulers[idx]._initial_step()
+        self._last_lr = schedulers[idx].get_last_lr()
+
+    def _undo(self, sched) -> None:
+        if hasattr(sched, "_schedulers"):
+            for s in sched._schedulers:
+                self._undo(s)
+        elif hasattr(sched, "last_epoch"):
+            sched.last_epoch -= 1
+
+    def step(self) -> None:
+        """Advance the scheduler whose turn it is (a new one starts from its step 0)."""
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            sched._update_lr(0)
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> dict:
+        """Its own state and each scheduler's, under "_schedulers"."""
+        return _children_state(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned, the schedulers' included."""
+        _load_children_state(self, state_dict)
+
+
+class ChainedScheduler(LRScheduler):
+    """Step several schedulers together each step (their factors multiply).
+
+    Example:
+        >>> sched = ChainedScheduler([ConstantLR(opt, 0.1, 2), ExponentialLR(opt, 0.9)])
+    """
+
+    def __init__(self, schedulers, optimizer: Optimizer | None = None):
+        schedulers = list(schedulers)
+        if not schedulers:
+            raise ValueError("ChainedScheduler expects at least one scheduler, got none")
+        optimizer = optimizer or getattr(schedulers[0], "optimizer", None)
+        self._schedulers = _check_children("ChainedScheduler", optimizer, schedulers)
+        self.optimizer = optimizer
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+
+    def step(self) -> None:
+        """Step every scheduler, in order."""
+        for s in self._schedulers:
+            s.step()
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self) -> dict:
+        """Its own state and each scheduler's, under "_schedulers"."""
+        return _children_state(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned, the schedulers' included."""
+        _load_children_state(self, state_dict)
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by `factor` when a metric has stopped improving for `patience` steps.
+
+    Call `step(metric)` once per epoch with the validation loss (mode "min") or accuracy
+    (mode "max").
+
+    Args:
+        optimizer: the optimizer.
+        mode: "min" (lower is better, default) or "max".
+        factor: new_lr = lr * factor, in [0, 1) (default 0.1).
+        patience: steps without improvement tolerated before reducing (default 10).
+        threshold: the least change that counts as an improvement (default 1e-4).
+        threshold_mode: "rel" (best * (1 -/+ threshold), default) or "abs" (best -/+ it).
+        cooldown: steps to wait after a reduction before counting again (default 0).
+        min_lr: the lowest lr, one number or one per group (default 0).
+        eps: a reduction smaller than eps is skipped (default 1e-8).
+
+    Example:
+        >>> sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
+        >>> for epoch in range(epochs): train(); sched.step(val_loss)
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, threshold_mode: str = "rel",
+                 cooldown: int = 0, min_lr=0, eps: float = 1e-8):  # fmt: skip
+        name = "ReduceLROnPlateau"
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        self.factor = check_hparam(name, "factor", factor, "[0, 1)")
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            if len(min_lr) != n:
+                raise ValueError(f"{name}: expected {n} min_lrs, one per group, got {len(min_lr)}")
+            self.default_min_lr = None
+            self.min_lrs = [check_hparam(name, "min_lr", m) for m in min_lr]
+        else:
+            self.default_min_lr = check_hparam(name, "min_lr", min_lr)
+            self.min_lrs = [min_lr] * n
+        self.patience = check_int(name, "patience", patience, low=0)
+        self.cooldown = check_int(name, "cooldown", cooldown, low=0)
+        self.eps = check_hparam(name, "eps", eps)
+        self.last_epoch = 0
+        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._init_is_better(mode, threshold, threshold_mode)
+        self._reset()
+
+    def _init_is_better(self, mode: str, threshold: float, threshold_mode: str) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max', got {mode!r}")
+        if threshold_mode not in ("rel", "abs"):
+            raise ValueError(
+                f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}"
+            )
+        self.threshold = check_hparam("ReduceLROnPlateau", "threshold", threshold)
+        self.mode, self.threshold_mode = mode, threshold_mode
+        self.mode_worse = math.inf if mode == "min" else -math.inf
+
+    def _reset(self) -> None:
+        self.best = self.mode_worse
+        self.cooldown_counter = 0
+        self.num_bad_epochs = 0
+
+    @property
+    def in_cooldown(self) -> bool:
+        """True while waiting out the cooldown after a reduction."""
+        return self.cooldown_counter > 0
+
+    def _is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min" and self.threshold_mode == "rel":
+            return a < best * (1.0 - self.threshold)
+        if self.mode == "min":
+            return a < best - self.threshold
+        if self.threshold_mode == "rel":
+            return a > best * (self.threshold + 1.0)
+        return a > best + self.threshold
+
+    def step(self, metrics, epoch: int | None = None) -> None:
+        """Record this epoch's metric; reduce the lrs after `patience` bad epochs."""
+        current = float(metrics)
+        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.in_cooldown:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0  # bad epochs in the cooldown do not count
+        if self.num_bad_epochs > self.patience:
+            self._reduce_lr()
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+
+    def _reduce_lr(self) -> None:
+        groups = self.optimizer.param_groups
+        if len(groups) != len(self.min_lrs):
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"ReduceLROnPlateau: the optimizer has {len(groups)} param groups but "
+                    f"min_lr was given for {len(self.min_lrs)}; set `min_lrs` to match"
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
+        for group, min_lr in zip(groups, self.min_lrs):
+            old = float(group["lr"])
+            new = max(old * self.factor, min_lr)
+            if old - new > self.eps:
+                group["lr"] = new
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned."""
+        self.__dict__.update(state_dict)
+        self._init_is_better(self.mode, self.threshold, self.threshold_mode)
 
 
 def _per_group(name: str, optimizer: Optimizer, value) -> list:
@@ -195,24 +713,17 @@ class OneCycleLR(LRScheduler):
                  three_phase: bool = False, last_epoch: int = -1):  # fmt: skip
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        name = "OneCycleLR"
         if total_steps is not None:
-            if not isinstance(total_steps, int) or total_steps <= 0:
-                raise ValueError(
-                    f"OneCycleLR: expected a positive int total_steps, got {total_steps}"
-                )
-            self.total_steps = total_steps
+            self.total_steps = check_int(name, "total_steps", total_steps, low=1)
         elif epochs is not None and steps_per_epoch is not None:
-            if not isinstance(epochs, int) or epochs <= 0:
-                raise ValueError(f"OneCycleLR: expected a positive int epochs, got {epochs}")
-            if not isinstance(steps_per_epoch, int) or steps_per_epoch <= 0:
-                raise ValueError(
-                    f"OneCycleLR: expected a positive int steps_per_epoch, got {steps_per_epoch}"
-                )
-            self.total_steps = epochs * steps_per_epoch
+            epochs = check_int(name, "epochs", epochs, low=1)
+            self.total_steps = epochs * check_int(name, "steps_per_epoch", steps_per_epoch, low=1)
         else:
             raise ValueError("OneCycleLR: give either total_steps or (epochs and steps_per_epoch)")
-        if not isinstance(pct_start, float) or not 0 <= pct_start <= 1:
-            raise ValueError(f"OneCycleLR: expected a float pct_start in [0, 1], got {pct_start}")
+        check_hparam(name, "pct_start", pct_start, "[0, 1]")
+        check_hparam(name, "div_factor", div_factor, "(0, inf)")
+        check_hparam(name, "final_div_factor", final_div_factor, "(0, inf)")
         if anneal_strategy not in ("cos", "linear"):
             raise ValueError(
                 f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}"
@@ -238,7 +749,7 @@ class OneCycleLR(LRScheduler):
                 {"end_step": n - 1, "start_lr": "max_lr", "end_lr": "min_lr",
                  "start_momentum": "base_momentum", "end_momentum": "max_momentum"},
             ]  # fmt: skip
-        max_lrs = _per_group("max_lr", optimizer, max_lr)
+        max_lrs = [check_hparam(name, "max_lr", m) for m in _per_group("max_lr", optimizer, max_lr)]
         if last_epoch == -1:
             for group, m in zip(optimizer.param_groups, max_lrs):
                 group["initial_lr"] = m / div_factor
@@ -254,6 +765,8 @@ class OneCycleLR(LRScheduler):
             self.use_beta1 = "betas" in optimizer.defaults
             max_ms = _per_group("max_momentum", optimizer, max_momentum)
             base_ms = _per_group("base_momentum", optimizer, base_momentum)
+            for m in max_ms + base_ms:
+                check_hparam(name, "momentum", m, "[0, 1)" if self.use_beta1 else "[0, inf)")
             if last_epoch == -1:
                 for m_max, m_base, group in zip(max_ms, base_ms, optimizer.param_groups):
                     if self.use_beta1:

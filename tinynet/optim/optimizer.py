@@ -20,6 +20,7 @@ import numpy as np
 from ..autograd.grad_mode import enable_grad
 from ..creation import zeros_like
 from ..tensor import Tensor, tensor
+from .hparams import check_betas, check_hparam
 
 __all__ = ["Optimizer"]
 
@@ -41,7 +42,12 @@ class Optimizer:
         defaults: the options of groups that do not set them.
     """
 
+    # option name -> allowed interval, checked by the one checker (optim/hparams.py) at
+    # construction, in add_param_group, in load_state_dict and before every step
+    _hparams: dict[str, str] = {}
+
     def __init__(self, params, defaults: dict):
+        self._check_group(defaults, type(self).__name__)
         self.defaults = defaults
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
@@ -102,6 +108,7 @@ class Optimizer:
             if default is required and key not in group:
                 raise ValueError(f"parameter group didn't specify a value of required option {key}")
             group.setdefault(key, default)
+        self._check_group(group, f"{type(self).__name__}: param_groups[{len(self.param_groups)}]")
         ids = {id(p) for p in params}
         if len(ids) != len(params):
             raise ValueError(f"{type(self).__name__}: a parameter group lists a parameter twice")
@@ -119,6 +126,42 @@ class Optimizer:
 
     def step(self, closure: Callable[[], object] | None = None):
         raise NotImplementedError
+
+    def _check_group(self, group: dict, owner: str) -> None:
+        """Check a group's (or the defaults') options; subclasses add cross-option rules."""
+        for name, interval in self._hparams.items():
+            if name in group:
+                check_hparam(owner, name, group[name], interval)
+        if "betas" in group:
+            check_betas(owner, group["betas"])
+
+    def _params_with_grads(self) -> list[tuple[dict, list[tuple[Tensor, Tensor]]]]:
+        """[(group, [(param, grad), ...]), ...] after checking every option and every gradient.
+
+        Everything is checked before any parameter changes, so a NaN learning rate put into
+        a group by hand (or by a scheduler) or one mismatched gradient leaves every
+        parameter as it was. A gradient must have its parameter's shape, dtype and device:
+        an update never broadcasts a gradient into a parameter.
+        """
+        name = type(self).__name__
+        out, index = [], 0
+        for i, group in enumerate(self.param_groups):
+            self._check_group(group, f"{name}: param_groups[{i}]")
+            pairs = []
+            for p in group["params"]:
+                g = p.grad
+                if g is not None:
+                    if g.shape != p.shape or g.dtype != p.dtype or g.device != p.device:
+                        raise RuntimeError(
+                            f"{name}.step: the gradient of parameter {index} (param_groups[{i}]) "
+                            f"is {tuple(g.shape)} {g.dtype} on {g.device}, but the parameter is "
+                            f"{tuple(p.shape)} {p.dtype} on {p.device}; a gradient must match "
+                            "its parameter's shape, dtype and device"
+                        )
+                    pairs.append((p, g))
+                index += 1
+            out.append((group, pairs))
+        return out
 
     def _closure_loss(self, closure):
         if closure is None:
@@ -175,11 +218,13 @@ class Optimizer:
                 p = id_map[idx]
                 state[p] = {k: _cast_state(p, k, v) for k, v in value.items()}
         new_groups = []
-        for g, s in zip(self.param_groups, saved_groups):
+        for i, (g, s) in enumerate(zip(self.param_groups, saved_groups)):
             group = {k: copy.deepcopy(v) for k, v in s.items() if k != "params"}
             if "betas" in group and isinstance(group["betas"], list):
                 group["betas"] = tuple(group["betas"])
             group["params"] = g["params"]
+            # a saved NaN (or negative) lr is refused here, before it reaches any parameter
+            self._check_group(group, f"{type(self).__name__}.load_state_dict: param_groups[{i}]")
             new_groups.append(group)
         self.param_groups = new_groups
         self.state = state

@@ -35,34 +35,35 @@ class SGD(Optimizer):
         >>> opt.zero_grad(); loss.backward(); opt.step()
     """
 
+    _hparams = {"lr": "[0, inf)", "momentum": "[0, inf)", "dampening": "[0, 1]",
+                "weight_decay": "[0, inf)"}  # fmt: skip
+
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0, dampening: float = 0,
                  weight_decay: float = 0, nesterov: bool = False, *,
                  maximize: bool = False):  # fmt: skip
-        if lr < 0.0:
-            raise ValueError(f"SGD: invalid learning rate {lr}; it must be >= 0")
-        if momentum < 0.0:
-            raise ValueError(f"SGD: invalid momentum {momentum}; it must be >= 0")
-        if weight_decay < 0.0:
-            raise ValueError(f"SGD: invalid weight_decay {weight_decay}; it must be >= 0")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise ValueError("SGD: Nesterov momentum requires a momentum and zero dampening")
         defaults = {
             "lr": lr, "momentum": momentum, "dampening": dampening,
             "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
         }  # fmt: skip
         super().__init__(params, defaults)
 
+    def _check_group(self, group: dict, owner: str) -> None:
+        super()._check_group(group, owner)
+        if group.get("nesterov") and (group["momentum"] <= 0 or group["dampening"] != 0):
+            raise ValueError(
+                f"{owner}: Nesterov momentum requires a momentum and zero dampening (got "
+                f"momentum={group['momentum']}, dampening={group['dampening']})"
+            )
+
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns closure() if given."""
         loss = self._closure_loss(closure)
         with no_grad():
-            for group in self.param_groups:
+            for group, pairs in self._params_with_grads():
                 lr, momentum = group["lr"], group["momentum"]
                 dampening, weight_decay = group["dampening"], group["weight_decay"]
-                for p in group["params"]:
-                    if p.grad is None:
-                        continue
-                    g = -p.grad if group["maximize"] else p.grad
+                for p, g in pairs:
+                    g = -g if group["maximize"] else g
                     if weight_decay != 0:
                         g = g + weight_decay * p
                     if momentum != 0:
