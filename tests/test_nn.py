@@ -575,7 +575,7 @@ def test_mse_and_bce_modules(torch):
     a, b = rng.standard_normal((3, 4)), rng.uniform(0, 1, (3, 4))
     for reduction in ("mean", "sum", "none"):
         np.testing.assert_allclose(
-            _np(nn.MSELoss(reduction)(tn.tensor(a), tn.tensor(b))),
+            _np(nn.MSELoss(reduction=reduction)(tn.tensor(a), tn.tensor(b))),
             _np(torch.nn.MSELoss(reduction=reduction)(torch.tensor(a), torch.tensor(b))),
             rtol=1e-12,
         )

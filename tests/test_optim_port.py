@@ -444,3 +444,27 @@ def test_sequential_and_chained_check_their_schedulers():
         lr_scheduler.ChainedScheduler([e1, lr_scheduler.ReduceLROnPlateau(o1)])
     with pytest.raises(ValueError, match="at least one"):
         lr_scheduler.ChainedScheduler([])
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda ps: Adadelta(ps, weight_decay=0.1), lambda ps: Adagrad(ps, lr_decay=0.1),
+     lambda ps: RMSprop(ps, momentum=0.9, centered=True, weight_decay=0.1)],
+    ids=["Adadelta", "Adagrad", "RMSprop"],
+)  # fmt: skip
+def test_new_optimizers_run_on_every_device(device, make):
+    init, grads = _problem(4, steps=3)
+    ref = [nn.Parameter(tn.tensor(a)) for a in init]
+    ours = [nn.Parameter(tn.tensor(a, device=device)) for a in init]
+    opt_ref, opt = make(ref), make(ours)
+    for step in range(3):
+        for p, q, g in zip(ref, ours, grads[step]):
+            p.grad, q.grad = tn.tensor(g), tn.tensor(g, device=device)
+        opt_ref.step()
+        opt.step()
+    for p, q in zip(ref, ours):
+        assert q.device == device
+        np.testing.assert_allclose(_np(q.cpu()), _np(p), rtol=1e-12, atol=1e-14)
+    for st in opt.state.values():
+        assert st["step"].device == tn.device("cpu")
+        assert all(v.device == device for k, v in st.items() if k != "step")

@@ -6,6 +6,7 @@ from . import datasets
 from .collate import default_collate, default_convert
 from .dataloader import DataLoader, collate
 from .dataset import (
+    ChainDataset,
     ConcatDataset,
     Dataset,
     ImageDataset,
@@ -25,7 +26,8 @@ from .sampler import (
 from .worker import WorkerInfo, get_worker_info
 
 __all__ = [
-    "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "ImageDataset", "IterableDataset",
+    "BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "ImageDataset",
+    "IterableDataset",
     "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
     "TensorDataset", "WeightedRandomSampler", "WorkerInfo", "collate", "datasets",
     "default_collate", "default_convert", "get_worker_info", "random_split",

@@ -9,8 +9,9 @@ The rule, applied recursively to a list of samples that share a structure:
   keeps 2.5 and 3.7 and `1e300` stays finite). An int out of int64 range raises
   OverflowError. NumPy scalars keep NumPy's promotion of the batch (`np.float32` ->
   float32).
-- Strings and bytes stay a list; dicts collate key by key; namedtuples field by field
-  (same type); tuples and lists field by field into a list, as torch does.
+- Strings and bytes stay a sequence (a list, or a tuple for a field); dicts collate
+  key by key; namedtuples field by field (same type); tuples and lists field by field
+  into a list, as torch does.
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def default_collate(batch):
     if isinstance(elem, (numbers.Number, np.generic)) and not isinstance(elem, (str, bytes)):
         return _numbers(batch)
     if isinstance(elem, (str, bytes)):
-        return list(batch)
+        return batch  # as torch: the sequence it was given (a field's tuple, or the list)
     if isinstance(elem, collections.abc.Mapping):
         out = {key: default_collate([d[key] for d in batch]) for key in elem}
         try:
@@ -145,14 +146,14 @@ def default_collate(batch):
         except TypeError:  # a mapping type that can't be built from a dict
             return out
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return type(elem)(*(default_collate(list(s)) for s in zip(*batch)))
+        return type(elem)(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         n = len(elem)
         if any(len(b) != n for b in batch):
             raise RuntimeError(
                 "default_collate: each element in list of batch should be of equal size"
             )
-        return [default_collate(list(s)) for s in zip(*batch)]
+        return [default_collate(s) for s in zip(*batch)]
     raise _fail(type(elem))
 
 
@@ -162,7 +163,7 @@ def default_convert(data):
     The DataLoader's collate_fn when batch_size=None (samples are used one by one).
 
     Example:
-        >>> default_convert((np.zeros(3), "label"))   # (Tensor (3,), "label")
+        >>> default_convert((np.zeros(3), "label"))   # [Tensor (3,), "label"], as torch
     """
     if isinstance(data, np.ndarray) and data.dtype.kind in "biuf":
         return from_numpy(_array(data if data.ndim else data.reshape(())))
@@ -179,7 +180,7 @@ def default_convert(data):
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return type(data)(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
-        return tuple(default_convert(d) for d in data)
+        return [default_convert(d) for d in data]  # a list, as torch
     if isinstance(data, list):
         return [default_convert(d) for d in data]
     return data

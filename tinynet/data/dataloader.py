@@ -14,6 +14,7 @@ import json
 import multiprocessing
 import multiprocessing.connection
 import numbers
+import time
 import weakref
 from collections.abc import Iterator
 
@@ -341,8 +342,9 @@ def _shutdown(procs: list, conns: list) -> None:
             c.close()
         except OSError:
             pass
+    deadline = time.monotonic() + 1.0  # then a worker still busy in __getitem__ is terminated
     for p in procs:
-        p.join(timeout=5)
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
     for p in procs:
         if p.is_alive():
             p.terminate()
@@ -359,7 +361,7 @@ class _WorkerIterator:
         ctx = multiprocessing.get_context("fork")
         ds = loader.dataset
         iterable = isinstance(ds, IterableDataset)
-        self._loader = loader
+        self._persistent = loader.persistent_workers  # no reference to the loader: no cycle
         self._iterable = iterable
         self._timeout = loader.timeout
         self._procs, self._conns = [], []
@@ -398,7 +400,11 @@ class _WorkerIterator:
         self._prefetch = loader.prefetch_factor * loader.num_workers
 
     def _reset(self, batches) -> None:
+        # a pass left unfinished (a `break`) still has batches in flight: drop them
+        for t in sorted(getattr(self, "_task_worker", {})):
+            self._receive(self._task_worker.pop(t))
         self._batches = batches
+        self._fresh = set(range(len(self._procs)))  # workers whose stream restarts
         self._send_idx = self._rcvd_idx = 0
         self._task_worker: dict[int, int] = {}
         self._active = [True] * len(self._procs)
@@ -428,6 +434,9 @@ class _WorkerIterator:
             if self._active[w]:
                 break
         msg["task"] = self._send_idx
+        if self._iterable and w in self._fresh:
+            msg["reset"] = True
+            self._fresh.discard(w)
         self._conns[w].send_bytes(_json_bytes(msg))
         self._task_worker[self._send_idx] = w
         self._outstanding[w] += 1
@@ -483,7 +492,7 @@ class _WorkerIterator:
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
     def _end_pass(self) -> None:
-        if not self._loader.persistent_workers:
+        if not self._persistent:
             self.close()
 
     def close(self) -> None:

@@ -202,6 +202,28 @@ class ConcatDataset(Dataset):
         return self.datasets[d][i - start]
 
 
+class ChainDataset(IterableDataset):
+    """Several IterableDatasets one after another (lazily, as torch.utils.data.ChainDataset).
+
+    Example:
+        >>> both = ChainDataset([stream_a, stream_b])
+    """
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self) -> Iterator:
+        for i, d in enumerate(self.datasets):
+            if not isinstance(d, IterableDataset):
+                raise TypeError(
+                    f"ChainDataset only supports IterableDataset; item {i} is {type(d).__name__}"
+                )
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
 def random_split(dataset: Dataset, lengths: Sequence, generator: Generator | None = None):
     """Split a dataset into non-overlapping random Subsets of the given lengths or fractions.
 

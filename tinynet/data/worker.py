@@ -186,7 +186,8 @@ def worker_loop(conn, fetch, dataset, worker_id: int, num_workers: int, seed: in
     """Serve tasks from the main process until the pipe closes or the parent goes away.
 
     A task is {"task": t, "idx": indices} (map-style) or {"task": t} (the worker's next
-    batch of an IterableDataset, from `iterable_batches()`); each gets one reply:
+    batch of an IterableDataset, from `iterable_batches()`, restarted by a task that
+    carries "reset"); each gets one reply:
     {"task": t, "batch": ...}, {"task": t, "end": true}, or {"task": t, "error": ...}
     carrying the exception's type and the worker's traceback text.
     """
@@ -204,7 +205,6 @@ def worker_loop(conn, fetch, dataset, worker_id: int, num_workers: int, seed: in
                                   dataset=dataset)  # fmt: skip
         if init_fn is not None:
             init_fn(worker_id)
-        batches = iterable_batches() if iterable_batches is not None else None
     except Exception as e:  # reported with the first task, as torch does
         init_error = _error(e, worker_id)
     while True:
@@ -221,7 +221,12 @@ def worker_loop(conn, fetch, dataset, worker_id: int, num_workers: int, seed: in
                 send(conn, dict(init_error, task=t))
                 continue
             try:
-                batch = fetch(task["idx"]) if batches is None else next(batches)
+                if iterable_batches is None:
+                    batch = fetch(task["idx"])
+                else:
+                    if task.get("reset"):  # a new pass over the stream (persistent workers)
+                        batches = iterable_batches()
+                    batch = next(batches)
             except StopIteration:
                 send(conn, {"task": t, "end": True})
                 continue

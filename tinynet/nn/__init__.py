@@ -1,11 +1,12 @@
-"""`tinynet.nn`: Module and Parameter, layers, losses; `nn.functional` (F) and `nn.init`."""
+"""`tinynet.nn`: Module and Parameter, layers, losses; `nn.functional` (F), `nn.init`,
+`nn.utils` (gradient clipping, parameter vectors) and `nn.grad` (conv2d's gradients)."""
 
-from . import functional, init
+from . import functional, grad, init, utils
 from .layers import *  # noqa: F403
 from .layers import __all__ as _layers
 from .loss import *  # noqa: F403
 from .loss import __all__ as _losses
-from .module import Module, ModuleList, Parameter, Sequential
+from .module import *  # noqa: F403
+from .module import __all__ as _modules
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList", "functional", "init",
-           *_layers, *_losses]  # fmt: skip
+__all__ = [*_modules, "functional", "init", "utils", "grad", *_layers, *_losses]

@@ -10,11 +10,12 @@ import math
 import warnings
 
 from ..autograd.grad_mode import no_grad
+from ..creation import empty
 from ..tensor import Tensor
 
 __all__ = [
     "calculate_gain", "uniform_", "normal_", "constant_", "ones_", "zeros_", "xavier_uniform_",
-    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_",
+    "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "trunc_normal_", "eye_", "dirac_",
 ]  # fmt: skip
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
@@ -155,3 +156,67 @@ def kaiming_normal_(
     if std is None:
         return tensor
     return normal_(tensor, 0.0, std)
+
+
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, generator=None) -> Tensor:  # fmt: skip
+    """Fill with values from N(mean, std**2) truncated to [a, b] (values outside are redrawn).
+
+    Example:
+        >>> nn.init.trunc_normal_(w, std=0.02)
+    """
+    if not a < b:
+        raise ValueError(f"trunc_normal_: a ({a}) must be smaller than b ({b})")
+    if generator is not None:
+        raise NotImplementedError(
+            "trunc_normal_: generator= is not supported; seed with tn.manual_seed"
+        )
+    with no_grad():
+        tensor.normal_(mean, std)
+        xp = tensor.device.xp
+        for _ in range(1000):  # each round redraws the few values that fell outside
+            bad = (tensor.data < a) | (tensor.data > b)
+            if not bool(bad.any()):
+                return tensor
+            fresh = empty(*tensor.shape, dtype=tensor.dtype, device=tensor.device).normal_(
+                mean, std
+            )
+            tensor.data[...] = xp.where(bad, fresh.data, tensor.data)
+        tensor.data[...] = xp.clip(tensor.data, a, b)
+        tensor._version += 1
+    return tensor
+
+
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill a 2-D tensor with the identity matrix (ones on the diagonal)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got {tensor.ndim}")
+    with no_grad():
+        xp = tensor.device.xp
+        tensor.data[...] = xp.eye(*tensor.shape, dtype=tensor.data.dtype)
+        tensor._version += 1
+    return tensor
+
+
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
+    """Fill a (out, in, k...) conv weight with the Dirac delta: an identity convolution per group.
+
+    Example:
+        >>> nn.init.dirac_(conv.weight)  # conv(x) == x (up to channels)
+    """
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(
+            f"dirac_: only tensors with 3, 4, or 5 dimensions are supported, got {tensor.ndim}"
+        )
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ValueError("dirac_: dim 0 must be divisible by groups")
+    n = min(out_per_group, tensor.shape[1])
+    with no_grad():
+        tensor.zero_()
+        centre = tuple(k // 2 for k in tensor.shape[2:])
+        for g in range(groups):
+            for d in range(n):
+                tensor.data[(g * out_per_group + d, d) + centre] = 1
+        tensor._version += 1
+    return tensor

@@ -8,8 +8,10 @@ so a recipe tuned in PyTorch trains alike here.
 from __future__ import annotations
 
 import math
+import warnings
 
 from .. import dtypes
+from ..autograd.grad_mode import no_grad
 from ..creation import empty, ones, zeros
 from ..tensor import tensor
 from . import functional as F
@@ -20,6 +22,11 @@ __all__ = [
     "Identity", "Linear", "Conv2d", "ConvTranspose2d", "MaxPool2d", "AvgPool2d",
     "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d", "Dropout", "ReLU", "LeakyReLU", "GELU",
     "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "Flatten",
+    "Dropout1d", "Dropout2d", "Dropout3d", "AdaptiveMaxPool2d", "Upsample", "UpsamplingNearest2d",
+    "UpsamplingBilinear2d", "LayerNorm", "GroupNorm", "Embedding", "Unflatten", "SiLU", "Mish",
+    "ELU", "CELU", "SELU", "Softplus", "Hardtanh", "ReLU6", "Hardsigmoid", "Hardswish",
+    "LogSigmoid", "Softsign", "Tanhshrink", "GLU", "PReLU", "CosineSimilarity",
+    "PairwiseDistance",
 ]  # fmt: skip
 
 
@@ -93,8 +100,90 @@ class Linear(Module):
         )
 
 
+_PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
 class _ConvNd(Module):
-    def _conv_repr(self) -> str:
+    """What Conv2d and ConvTranspose2d share, as torch's `_ConvNd`: argument checks, the
+    weight and bias (built once here), their initialisation, and the repr.
+
+    The weight is (out, in // groups, kH, kW) for a convolution and
+    (in, out // groups, kH, kW) for a transposed one.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride, padding,
+                 dilation, transposed: bool, output_padding, groups: int, bias: bool,
+                 padding_mode: str, device=None, dtype=None) -> None:  # fmt: skip
+        super().__init__()
+        name = type(self).__name__
+        for what, v in (("in_channels", in_channels), ("out_channels", out_channels),
+                        ("groups", groups)):  # fmt: skip
+            if isinstance(v, bool) or not isinstance(v, int):
+                raise TypeError(f"{name}: {what} must be an int, got {v!r}")
+        if groups <= 0:
+            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
+        if in_channels % groups:
+            raise ValueError(
+                f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})"
+            )
+        if out_channels % groups:
+            raise ValueError(
+                f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})"
+            )
+        if padding_mode not in _PADDING_MODES:
+            raise ValueError(
+                f"{name}: padding_mode must be one of {_PADDING_MODES}, but got "
+                f"padding_mode={padding_mode!r}"
+            )
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.stride = _pair(stride, "stride")
+        self.dilation = _pair(dilation, "dilation")
+        if isinstance(padding, str):
+            if padding not in ("valid", "same"):
+                raise ValueError(
+                    f"{name}: invalid padding string {padding!r}, should be one of "
+                    "{'valid', 'same'} or ints"
+                )
+            if padding == "same" and self.stride != (1, 1):
+                raise ValueError(
+                    f"{name}: padding='same' is not supported for strided convolutions"
+                )
+            self.padding = padding
+        else:
+            self.padding = _pair(padding, "padding")
+        self.transposed = transposed
+        self.output_padding = _pair(output_padding, "output_padding")
+        self.groups = groups
+        self.padding_mode = padding_mode
+        # F.pad's widths (last dim first) for the non-zero padding modes, as torch keeps them
+        if self.padding == "valid":
+            self._reversed_padding_repeated_twice = [0, 0, 0, 0]
+        elif self.padding == "same":
+            widths = []
+            for d, k in reversed(list(zip(self.dilation, self.kernel_size))):
+                total = d * (k - 1)
+                widths += [total // 2, total - total // 2]
+            self._reversed_padding_repeated_twice = widths
+        else:
+            pH, pW = self.padding
+            self._reversed_padding_repeated_twice = [pW, pW, pH, pH]
+        kH, kW = self.kernel_size
+        if transposed:
+            shape = (in_channels, out_channels // groups, kH, kW)
+        else:
+            shape = (out_channels, in_channels // groups, kH, kW)
+        self.weight = Parameter(empty(*shape, **_factory(device, dtype)))
+        if bias:
+            self.bias = Parameter(empty(out_channels, **_factory(device, dtype)))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        _reset_affine(self.weight, self.bias)
+
+    def extra_repr(self) -> str:
         s = f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
         s += f", stride={self.stride}"
         if self.padding != (0,) * len(self.padding):
@@ -111,31 +200,6 @@ class _ConvNd(Module):
             s += f", padding_mode={self.padding_mode}"
         return s
 
-    def extra_repr(self) -> str:
-        return self._conv_repr()
-
-    def _check_channels(self, in_channels: int, out_channels: int, groups: int,
-                        padding_mode: str) -> None:  # fmt: skip
-        name = type(self).__name__
-        if groups <= 0:
-            raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
-        if in_channels % groups:
-            raise ValueError(
-                f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})"
-            )
-        if out_channels % groups:
-            raise ValueError(
-                f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})"
-            )
-        if padding_mode != "zeros":
-            raise ValueError(
-                f"{name}: padding_mode {padding_mode!r} is not supported; tinynet pads with "
-                "zeros (padding_mode='zeros')"
-            )
-
-    def reset_parameters(self) -> None:
-        _reset_affine(self.weight, self.bias)
-
 
 class Conv2d(_ConvNd):
     """2-D cross-correlation over NCHW input, as torch.nn.Conv2d.
@@ -146,7 +210,8 @@ class Conv2d(_ConvNd):
             "valid" or "same" (stride 1 only).
         groups: split channels into groups convolved separately.
         bias: learn a bias per output channel (default True).
-        padding_mode: "zeros" only.
+        padding_mode: "zeros" (default), "reflect", "replicate" or "circular": how
+            the `padding` border is filled (see `F.pad`).
 
     Shape:
         (N, C, H, W) -> (N, F, oH, oW),
@@ -159,43 +224,24 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device=None, dtype=None):  # fmt: skip
-        super().__init__()
-        self._check_channels(in_channels, out_channels, groups, padding_mode)
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        if isinstance(padding, str):
-            if padding not in ("valid", "same"):
-                raise ValueError(
-                    f"Conv2d: padding must be 'valid', 'same' or ints, got {padding!r}"
-                )
-            if padding == "same" and self.stride != (1, 1):
-                raise ValueError("Conv2d: padding='same' is not supported for strided convolutions")
-            self.padding = padding
-        else:
-            self.padding = _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation")
-        self.output_padding = (0, 0)
-        self.groups = int(groups)
-        self.padding_mode = padding_mode
-        kH, kW = self.kernel_size
-        shape = (out_channels, in_channels // groups, kH, kW)
-        self.weight = Parameter(empty(*shape, **_factory(device, dtype)))
-        if bias:
-            self.bias = Parameter(empty(out_channels, **_factory(device, dtype)))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         False, 0, groups, bias, padding_mode, device, dtype)  # fmt: skip
+
+    def _conv_forward(self, input, weight, bias):
+        if self.padding_mode != "zeros":
+            padded = F.pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
+            return F.conv2d(padded, weight, bias, self.stride, 0, self.dilation, self.groups)
+        return F.conv2d(input, weight, bias, self.stride, self.padding, self.dilation,
+                        self.groups)  # fmt: skip
 
     def forward(self, input):
-        return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                        self.groups)  # fmt: skip
+        return self._conv_forward(input, self.weight, self.bias)
 
 
 class ConvTranspose2d(_ConvNd):
     """2-D transposed convolution (the adjoint of Conv2d), as torch.nn.ConvTranspose2d.
 
-    The weight is (in_channels, out_channels // groups, kH, kW).
+    The weight is (in_channels, out_channels // groups, kH, kW); padding_mode is "zeros" only.
 
     Shape:
         (N, C, H, W) -> (N, F, oH, oW), oH = (H - 1) * stride - 2 * padding
@@ -208,30 +254,20 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
                  padding_mode: str = "zeros", device=None, dtype=None):  # fmt: skip
-        super().__init__()
-        self._check_channels(in_channels, out_channels, groups, padding_mode)
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.stride = _pair(stride, "stride")
-        self.padding = _pair(padding, "padding")
-        self.dilation = _pair(dilation, "dilation")
-        self.output_padding = _pair(output_padding, "output_padding")
+        if padding_mode != "zeros":
+            raise ValueError(
+                f'ConvTranspose2d: only "zeros" padding mode is supported, got {padding_mode!r}'
+            )
+        if isinstance(padding, str):
+            raise ValueError(f"ConvTranspose2d: padding must be ints, got {padding!r}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, True,
+                         output_padding, groups, bias, padding_mode, device, dtype)  # fmt: skip
         for op, s, d in zip(self.output_padding, self.stride, self.dilation):
             if op >= max(s, d):
                 raise ValueError(
                     f"ConvTranspose2d: output_padding {self.output_padding} must be smaller than "
                     f"either stride {self.stride} or dilation {self.dilation}"
                 )
-        self.groups = int(groups)
-        self.padding_mode = padding_mode
-        kH, kW = self.kernel_size
-        shape = (in_channels, out_channels // groups, kH, kW)
-        self.weight = Parameter(empty(*shape, **_factory(device, dtype)))
-        if bias:
-            self.bias = Parameter(empty(out_channels, **_factory(device, dtype)))
-        else:
-            self.register_parameter("bias", None)
-        self.reset_parameters()
 
     def _output_padding(self, input, output_size) -> tuple:
         if output_size is None:
@@ -239,7 +275,7 @@ class ConvTranspose2d(_ConvNd):
         size = tuple(int(s) for s in output_size)[-2:]
         out = []
         for d in range(2):
-            lo = ((input.shape[d + 2] - 1) * self.stride[d] - 2 * self.padding[d]
+            lo = ((input.shape[input.ndim - 2 + d] - 1) * self.stride[d] - 2 * self.padding[d]
                   + self.dilation[d] * (self.kernel_size[d] - 1) + 1)  # fmt: skip
             hi = lo + self.stride[d] - 1
             if not lo <= size[d] <= hi:
@@ -462,7 +498,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input):
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -490,7 +526,7 @@ class LeakyReLU(Module):
         self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, input):
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -566,3 +602,574 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+# ----- channel dropout ------------------------------------------------------------------------
+
+
+class _DropoutNd(Module):
+    def __init__(self, p: float = 0.5, inplace: bool = False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(
+                f"{type(self).__name__}: dropout probability has to be between 0 and 1, but got {p}"
+            )
+        self.p, self.inplace = p, inplace
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout1d(_DropoutNd):
+    """Zero whole channels of (N, C, L) input with probability p in training mode."""
+
+    def forward(self, input):
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
+
+class Dropout2d(_DropoutNd):
+    """Zero whole channels of (N, C, H, W) input with probability p in training mode, scaling
+    the rest by 1 / (1 - p) (see `F.dropout2d`).
+
+    Example:
+        >>> drop = nn.Dropout2d(0.25); y = drop(tn.randn(8, 16, 10, 10))
+    """
+
+    def forward(self, input):
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class Dropout3d(_DropoutNd):
+    """Zero whole channels of (N, C, D, H, W) input with probability p in training mode."""
+
+    def forward(self, input):
+        return F.dropout3d(input, self.p, self.training, self.inplace)
+
+
+# ----- pooling and resampling ----------------------------------------------------------------
+
+
+class AdaptiveMaxPool2d(Module):
+    """Max pooling to a fixed output size (oH, oW), as torch.nn.AdaptiveMaxPool2d.
+
+    Example:
+        >>> pool = nn.AdaptiveMaxPool2d((2, 2)); y = pool(tn.randn(1, 3, 7, 9))  # (1, 3, 2, 2)
+    """
+
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__()
+        self.output_size, self.return_indices = output_size, return_indices
+
+    def forward(self, input):
+        return F.adaptive_max_pool2d(input, self.output_size, self.return_indices)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class Upsample(Module):
+    """Resize by `scale_factor` or to `size` (see `F.interpolate`), as torch.nn.Upsample.
+
+    Example:
+        >>> up = nn.Upsample(scale_factor=2, mode="bilinear"); y = up(tn.randn(1, 3, 8, 8))
+    """
+
+    def __init__(self, size=None, scale_factor=None, mode: str = "nearest",
+                 align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None):  # fmt: skip
+        super().__init__()
+        self.name = type(self).__name__
+        self.size = size
+        if isinstance(scale_factor, tuple):
+            self.scale_factor = tuple(float(f) for f in scale_factor)
+        else:
+            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.mode = mode
+        self.align_corners = align_corners
+        self.recompute_scale_factor = recompute_scale_factor
+
+    def forward(self, input):
+        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+                             recompute_scale_factor=self.recompute_scale_factor)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        if self.scale_factor is not None:
+            info = "scale_factor=" + repr(self.scale_factor)
+        else:
+            info = "size=" + repr(self.size)
+        return info + ", mode=" + repr(self.mode)
+
+
+class UpsamplingNearest2d(Upsample):
+    """Nearest-neighbour upsampling of (N, C, H, W) input: `Upsample(mode="nearest")`."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """Bilinear upsampling with align_corners=True: `Upsample(mode="bilinear", ...)`."""
+
+    def __init__(self, size=None, scale_factor=None):
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ----- normalisation and embedding -------------------------------------------------------------
+
+
+class LayerNorm(Module):
+    """Normalise over the last dims `normalized_shape`, with an elementwise affine transform.
+
+    Args:
+        normalized_shape: an int or a tuple, the trailing dims to normalise over.
+        eps: added to the variance.
+        elementwise_affine: learn `weight` (ones) and `bias` (zeros) of that shape.
+        bias: with elementwise_affine, also learn the bias (default True).
+
+    Example:
+        >>> ln = nn.LayerNorm(64); y = ln(tn.randn(8, 10, 64))
+    """
+
+    def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
+                 bias: bool = True, device=None, dtype=None):  # fmt: skip
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps, self.elementwise_affine = eps, elementwise_affine
+        fk = _factory(device, dtype)
+        if elementwise_affine:
+            self.weight = Parameter(ones(*self.normalized_shape, **fk))
+            if bias:
+                self.bias = Parameter(zeros(*self.normalized_shape, **fk))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, "
+            f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}"
+        )
+
+
+class GroupNorm(Module):
+    """Normalise (N, C, *) input over groups of channels, with a per-channel affine transform.
+
+    Example:
+        >>> gn = nn.GroupNorm(4, 16); y = gn(tn.randn(2, 16, 8, 8))
+    """
+
+    def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
+                 affine: bool = True, device=None, dtype=None, *, bias: bool = True):  # fmt: skip
+        super().__init__()
+        if num_groups <= 0 or num_channels % num_groups:
+            raise ValueError(
+                f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                f"({num_groups})"
+            )
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = eps, affine
+        fk = _factory(device, dtype)
+        if affine:
+            self.weight = Parameter(ones(num_channels, **fk))
+            if bias:
+                self.bias = Parameter(zeros(num_channels, **fk))
+            else:
+                self.register_parameter("bias", None)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def reset_parameters(self) -> None:
+        if self.weight is not None:
+            init.ones_(self.weight)
+        if self.bias is not None:
+            init.zeros_(self.bias)
+
+    def forward(self, input):
+        return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+            f"bias={self.bias is not None}"
+        )
+
+
+class Embedding(Module):
+    """A lookup table of `num_embeddings` vectors of size `embedding_dim`, initialised N(0, 1).
+
+    Args:
+        num_embeddings, embedding_dim: the table's shape.
+        padding_idx: this row starts at zero and gets no gradient.
+        max_norm, norm_type, scale_grad_by_freq, sparse: as `F.embedding`.
+
+    Shape:
+        integer indices (*) -> (*, embedding_dim).
+
+    Example:
+        >>> emb = nn.Embedding(1000, 64, padding_idx=0); v = emb(tn.tensor([[1, 2, 0]]))
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 max_norm: float | None = None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None,
+                 _freeze: bool = False, device=None, dtype=None):  # fmt: skip
+        super().__init__()
+        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        if padding_idx is not None:
+            if not -num_embeddings <= padding_idx < num_embeddings:
+                raise ValueError(
+                    f"Embedding: padding_idx ({padding_idx}) must be within num_embeddings "
+                    f"({num_embeddings})"
+                )
+            padding_idx %= num_embeddings
+        self.padding_idx = padding_idx
+        self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq, self.sparse = scale_grad_by_freq, sparse
+        if _weight is None:
+            shape = (num_embeddings, embedding_dim)
+            self.weight = Parameter(empty(*shape, **_factory(device, dtype)),
+                                    requires_grad=not _freeze)  # fmt: skip
+            self.reset_parameters()
+        else:
+            if tuple(_weight.shape) != (num_embeddings, embedding_dim):
+                raise ValueError(
+                    f"Embedding: shape of weight {tuple(_weight.shape)} does not match "
+                    f"num_embeddings and embedding_dim ({num_embeddings}, {embedding_dim})"
+                )
+            self.weight = Parameter(_weight, requires_grad=not _freeze)
+
+    def reset_parameters(self) -> None:
+        init.normal_(self.weight)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0.0
+
+    def forward(self, input):
+        return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
+                           self.scale_grad_by_freq, self.sparse)  # fmt: skip
+
+    def extra_repr(self) -> str:
+        s = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.padding_idx is not None:
+            s += f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            s += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            s += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq is not False:
+            s += ", scale_grad_by_freq=True"
+        if self.sparse is not False:
+            s += ", sparse=True"
+        return s
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm: float | None = None, norm_type: float = 2.0,
+                        scale_grad_by_freq: bool = False,
+                        sparse: bool = False) -> Embedding:  # fmt: skip
+        """An Embedding whose table is `embeddings` (2-D, shared, not copied); frozen by default.
+
+        Example:
+            >>> emb = nn.Embedding.from_pretrained(tn.randn(100, 16))
+        """
+        if embeddings.ndim != 2:
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings parameter is expected to be 2-dimensional, "
+                f"got shape {tuple(embeddings.shape)}"
+            )
+        rows, cols = embeddings.shape
+        return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
+                   _weight=embeddings, _freeze=freeze)  # fmt: skip
+
+
+# ----- shapes -----------------------------------------------------------------------------------
+
+
+class Unflatten(Module):
+    """Split dim `dim` into `unflattened_size` (one entry may be -1), as torch.nn.Unflatten.
+
+    Example:
+        >>> nn.Unflatten(1, (2, 5))(tn.randn(4, 10)).shape  # (4, 2, 5)
+    """
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        if isinstance(dim, str):
+            raise TypeError("Unflatten: named dims are not supported; give dim as an int")
+        if not isinstance(unflattened_size, (tuple, list)) or not all(
+            isinstance(n, int) and not isinstance(n, bool) for n in unflattened_size
+        ):
+            raise TypeError(
+                f"Unflatten: unflattened_size must be a tuple of ints, got {unflattened_size!r}"
+            )
+        self.dim, self.unflattened_size = dim, unflattened_size
+
+    def forward(self, input):
+        d = self.dim % input.ndim if -input.ndim <= self.dim < input.ndim else None
+        if d is None:
+            raise IndexError(
+                f"Unflatten: dim {self.dim} is out of range for input of shape {tuple(input.shape)}"
+            )
+        sizes = list(self.unflattened_size)
+        n = input.shape[d]
+        known = 1
+        for s in sizes:
+            if s != -1:
+                known *= s
+        if (
+            sizes.count(-1) > 1
+            or (sizes.count(-1) == 0 and known != n)
+            or (sizes.count(-1) == 1 and (known == 0 or n % known))
+        ):
+            raise RuntimeError(
+                f"Unflatten: sizes {tuple(sizes)} don't multiply up to the size of dim {d} ({n}) "
+                f"in the input of shape {tuple(input.shape)}"
+            )
+        if -1 in sizes:
+            sizes[sizes.index(-1)] = n // known
+        return input.reshape(*input.shape[:d], *sizes, *input.shape[d + 1 :])
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"
+
+
+# ----- more activations ---------------------------------------------------------------------------
+
+
+def _inplace_repr(inplace: bool) -> str:
+    return "inplace=True" if inplace else ""
+
+
+class SiLU(Module):
+    """x * sigmoid(x) (swish)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.silu(input, inplace=self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Mish(Module):
+    """x * tanh(softplus(x))."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.mish(input, inplace=self.inplace)
+
+
+class ELU(Module):
+    """x if x > 0 else alpha * (exp(x) - 1)."""
+
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return F.elu(input, self.alpha, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class CELU(ELU):
+    """x if x > 0 else alpha * (exp(x / alpha) - 1)."""
+
+    def forward(self, input):
+        return F.celu(input, self.alpha, self.inplace)
+
+
+class SELU(Module):
+    """scale * elu(x, alpha) with torch's fixed constants (self-normalising networks)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.selu(input, self.inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Softplus(Module):
+    """log(1 + exp(beta * x)) / beta, linear where beta * x > threshold."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return F.softplus(input, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class Hardtanh(Module):
+    """x clipped to [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None):  # fmt: skip
+        super().__init__()
+        if min_value is not None:
+            warnings.warn(
+                "keyword argument `min_value` is deprecated and rename to `min_val`",
+                FutureWarning,
+                stacklevel=2,
+            )
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn(
+                "keyword argument `max_value` is deprecated and rename to `max_val`",
+                FutureWarning,
+                stacklevel=2,
+            )
+            max_val = max_value
+        if max_val <= min_val:
+            raise ValueError(
+                f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})"
+            )
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input):
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (
+            ", inplace=True" if self.inplace else ""
+        )
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return _inplace_repr(self.inplace)
+
+
+class Hardsigmoid(Module):
+    """min(max(x + 3, 0), 6) / 6."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardsigmoid(input, self.inplace)
+
+
+class Hardswish(Module):
+    """x * min(max(x + 3, 0), 6) / 6."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return F.hardswish(input, self.inplace)
+
+
+class LogSigmoid(Module):
+    """log(sigmoid(x))."""
+
+    def forward(self, input):
+        return F.logsigmoid(input)
+
+
+class Softsign(Module):
+    """x / (1 + |x|)."""
+
+    def forward(self, input):
+        return F.softsign(input)
+
+
+class Tanhshrink(Module):
+    """x - tanh(x)."""
+
+    def forward(self, input):
+        return F.tanhshrink(input)
+
+
+class GLU(Module):
+    """a * sigmoid(b), a and b the halves of the input along `dim`."""
+
+    def __init__(self, dim: int = -1):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, input):
+        return F.glu(input, self.dim)
+
+    def extra_repr(self) -> str:
+        return f"dim={self.dim}"
+
+
+class PReLU(Module):
+    """x if x > 0 else a * x with a learned slope a (one, or one per channel), starting at init.
+
+    Example:
+        >>> act = nn.PReLU(16); y = act(tn.randn(2, 16, 5, 5))
+    """
+
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(empty(num_parameters, **_factory(device, dtype)))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init.constant_(self.weight, self.init)
+
+    def forward(self, input):
+        return F.prelu(input, self.weight)
+
+    def extra_repr(self) -> str:
+        return f"num_parameters={self.num_parameters}"
+
+
+class CosineSimilarity(Module):
+    """Cosine similarity of two inputs along `dim` (see `F.cosine_similarity`)."""
+
+    def __init__(self, dim: int = 1, eps: float = 1e-8):
+        super().__init__()
+        self.dim, self.eps = dim, eps
+
+    def forward(self, x1, x2):
+        return F.cosine_similarity(x1, x2, self.dim, self.eps)
+
+
+class PairwiseDistance(Module):
+    """p-norm distance of two inputs along the last dim (see `F.pairwise_distance`)."""
+
+    def __init__(self, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
+        super().__init__()
+        self.norm, self.eps, self.keepdim = p, eps, keepdim
+
+    def forward(self, x1, x2):
+        return F.pairwise_distance(x1, x2, self.norm, self.eps, self.keepdim)

@@ -23,7 +23,10 @@ from ..backend import device as as_device
 from ..creation import zeros, zeros_like
 from ..tensor import Tensor, tensor, to_args
 
-__all__ = ["Module", "Parameter", "Sequential", "ModuleList"]
+__all__ = [
+    "Module", "Parameter", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict",
+]  # fmt: skip
 
 
 class Parameter(Tensor):
@@ -50,7 +53,20 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What `load_state_dict` returns: (missing_keys, unexpected_keys), printed as torch's."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+IncompatibleKeys = _IncompatibleKeys  # the older tinynet name
 
 
 class RemovableHandle:
@@ -231,6 +247,7 @@ class Module:
         d["_backward_hooks"] = OrderedDict()
 
     def forward(self, *args, **kwargs):
+        """The computation: subclasses define it; call the module, not forward."""
         raise NotImplementedError(
             f'Module [{type(self).__name__}] is missing the required "forward" function'
         )
@@ -425,10 +442,12 @@ class Module:
             yield from child.named_modules(memo, sub, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
+        """This module and every descendant, depth first, each once."""
         for _, m in self.named_modules():
             yield m
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
+        """(name, module) for each direct child, each once."""
         seen = set()
         for name, child in self._modules.items():
             if child is not None and id(child) not in seen:
@@ -436,6 +455,7 @@ class Module:
                 yield name, child
 
     def children(self) -> Iterator[Module]:
+        """Each direct child module, once."""
         for _, child in self.named_children():
             yield child
 
@@ -463,9 +483,11 @@ class Module:
 
     def named_buffers(self, prefix: str = "", recurse: bool = True,
                       remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:  # fmt: skip
+        """(dotted name, Tensor) for every buffer (persistent or not)."""
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
     def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Every buffer (BatchNorm's running statistics, ...)."""
         for _, b in self.named_buffers(recurse=recurse):
             yield b
 
@@ -478,6 +500,22 @@ class Module:
                 raise AttributeError(f"{type(mod).__name__} has no submodule `{part}` ({target})")
             mod = child
         return mod
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter named by a dotted path such as "features.0.weight"."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._parameters:
+            raise AttributeError(f"{type(mod).__name__} has no parameter `{name}` ({target})")
+        return mod._parameters[name]
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer named by a dotted path such as "bn.running_mean"."""
+        mod_path, _, name = target.rpartition(".")
+        mod = self.get_submodule(mod_path)
+        if name not in mod._buffers:
+            raise AttributeError(f"{type(mod).__name__} has no buffer `{name}` ({target})")
+        return mod._buffers[name]
 
     def apply(self, fn: Callable[[Module], None]) -> Module:
         """Call `fn` on every child (recursively), then on this module; returns self."""
@@ -500,6 +538,7 @@ class Module:
         return self.train(False)
 
     def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Set requires_grad on every parameter (False freezes the module); returns self."""
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -511,12 +550,15 @@ class Module:
                 p.grad = None if set_to_none else zeros_like(p.grad)
 
     # ----- devices and dtypes -------------------------------------------------------------------
-    def to(self, *args, device=None, dtype=None) -> Module:
+    def to(self, *args, device=None, dtype=None, non_blocking: bool = False,
+           memory_format=None) -> Module:  # fmt: skip
         """Move parameters and buffers to a device and/or cast the floating ones to a dtype.
 
         In place: parameters keep their identity (an optimizer built before still
         holds them). `model.to("cuda")`, `model.to(tn.float64)`, `model.to(t)`.
+        `non_blocking` and `memory_format` are accepted for PyTorch compatibility.
         """
+        args = tuple(a for a in args if not isinstance(a, bool))  # torch's positional non_blocking
         device, dtype = to_args(args, device, dtype)
         dev = None if device is None else as_device(device)
         dt = None if dtype is None else dtypes.as_dtype(dtype)
@@ -541,18 +583,23 @@ class Module:
         return self
 
     def cpu(self) -> Module:
+        """Move parameters and buffers to the CPU."""
         return self.to("cpu")
 
     def cuda(self, device: int | None = None) -> Module:
+        """Move parameters and buffers to a CUDA device."""
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def float(self) -> Module:
+        """Cast floating parameters and buffers to float32."""
         return self.to(dtypes.float32)
 
     def double(self) -> Module:
+        """Cast floating parameters and buffers to float64."""
         return self.to(dtypes.float64)
 
     def half(self) -> Module:
+        """Cast floating parameters and buffers to float16."""
         return self.to(dtypes.float16)
 
     # ----- state ---------------------------------------------------------------------------
@@ -574,13 +621,18 @@ class Module:
                 child.state_dict(destination=dest, prefix=prefix + name + ".", keep_vars=keep_vars)
         return dest
 
-    def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
+    def load_state_dict(self, state_dict, strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:  # fmt: skip
         """Copy values from `state_dict` into the parameters and buffers, in place.
 
         Values may be Tensors, NumPy arrays or anything with `__array__` (torch
         tensors). Everything is checked before anything is copied: a shape
         mismatch always raises; with `strict`, so do missing and unexpected
-        keys. Returns `(missing_keys, unexpected_keys)`.
+        keys. `assign=True` is accepted (tinynet always copies into the existing
+        tensors, which an optimizer may already hold).
+
+        Returns:
+            torch's named tuple `(missing_keys, unexpected_keys)`.
         """
         if not hasattr(state_dict, "items"):
             raise TypeError(
@@ -618,7 +670,7 @@ class Module:
                 if value.device != target.device:
                     value = value.to(target.device)
                 target.copy_(value)
-        return IncompatibleKeys(missing, unexpected)
+        return _IncompatibleKeys(missing, unexpected)
 
     # ----- printing ------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -680,11 +732,43 @@ class Sequential(Module):
         key = list(self._modules)[_index(idx, len(self))]
         self.add_module(key, module)
 
+    def __delitem__(self, idx) -> None:
+        keys = list(self._modules)
+        for key in keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(keys))]]:
+            del self._modules[key]
+        if all(k.isdigit() for k in keys):  # renumber, as torch keeps the keys 0..n-1
+            values = list(self._modules.values())
+            self._modules.clear()
+            for i, m in enumerate(values):
+                self._modules[str(i)] = m
+
     def append(self, module: Module) -> Sequential:
+        """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
+    def insert(self, index: int, module: Module) -> Sequential:
+        """Insert `module` before position `index` (keys renumbered 0..n-1)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: expected a Module, got {type(module).__name__}")
+        n = len(self._modules)
+        if not -n <= index <= n:
+            raise IndexError(f"Index out of range: {index}")
+        values = list(self._modules.values())
+        values.insert(index + n if index < 0 else index, module)
+        self._modules.clear()
+        for i, m in enumerate(values):
+            self.add_module(str(i), m)
+        return self
+
+    def pop(self, key: int) -> Module:
+        """Remove the module at position `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
     def extend(self, modules) -> Sequential:
+        """Add each module of an iterable at the end."""
         for m in modules:
             self.append(m)
         return self
@@ -733,17 +817,239 @@ class ModuleList(Module):
         return self.extend(modules)
 
     def append(self, module: Module) -> ModuleList:
+        """Add `module` at the end."""
         self.add_module(str(len(self)), module)
         return self
 
     def extend(self, modules) -> ModuleList:
+        """Add each module of an iterable at the end."""
         for m in modules:
             self.append(m)
         return self
 
+    def pop(self, key: int) -> Module:
+        """Remove the module at position `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
     def insert(self, index: int, module: Module) -> None:
+        """Insert `module` before position `index`."""
         values = list(self._modules.values())
         values.insert(index, module)
         self._modules.clear()
         for i, m in enumerate(values):
             self.add_module(str(i), m)
+
+
+class ModuleDict(Module):
+    """An ordered dict of modules whose parameters the parent registers: `nn.ModuleDict({...})`.
+
+    Example:
+        >>> heads = nn.ModuleDict({"cls": nn.Linear(8, 3), "box": nn.Linear(8, 4)})
+        >>> y = heads["cls"](x)
+    """
+
+    def __init__(self, modules=None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        self.add_module(key, module)
+
+    def __delitem__(self, key: str) -> None:
+        del self._modules[key]
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()
+
+    def pop(self, key: str) -> Module:
+        """Remove the module under `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def keys(self):
+        """The keys, in insertion order."""
+        return self._modules.keys()
+
+    def items(self):
+        """(key, module) pairs, in insertion order."""
+        return self._modules.items()
+
+    def values(self):
+        """The modules, in insertion order."""
+        return self._modules.values()
+
+    def update(self, modules) -> None:
+        """Add the modules of a mapping, a ModuleDict or an iterable of (key, module) pairs."""
+        if isinstance(modules, (dict, ModuleDict)) or hasattr(modules, "keys"):
+            for key in modules.keys():
+                self[key] = modules[key]
+            return
+        for j, pair in enumerate(modules):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(
+                    f"ModuleDict.update: element #{j} should be a (key, module) pair, got "
+                    f"{type(pair).__name__}"
+                )
+            self[pair[0]] = pair[1]
+
+
+def _as_parameter(value):
+    """torch's containers wrap plain tensors in Parameter (other values pass as they are)."""
+    if isinstance(value, Tensor) and not isinstance(value, Parameter):
+        return Parameter(value)
+    return value
+
+
+def _param_repr(p) -> str:
+    if not isinstance(p, Tensor):
+        return f"Object of type: {type(p).__name__}"
+    size = "x".join(str(n) for n in p.shape)
+    kind = "Parameter containing" if isinstance(p, Parameter) else "Tensor containing"
+    dev = "" if p.device.type == "cpu" else f" ({p.device})"
+    return f"{kind}: [{p.dtype} of size {size}{dev}]"
+
+
+class ParameterList(Module):
+    """A list of parameters that a module registers: `nn.ParameterList([...])`.
+
+    Plain tensors appended are wrapped in Parameter, as torch does.
+
+    Example:
+        >>> self.scales = nn.ParameterList([nn.Parameter(tn.ones(4)) for _ in range(3)])
+    """
+
+    def __init__(self, values=None):
+        super().__init__()
+        self._size = 0
+        if values is not None:
+            self.extend(values)
+
+    def _key(self, idx: int) -> str:
+        return str(_index(idx, self._size))
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList([self[i] for i in range(self._size)[idx]])
+        return getattr(self, self._key(idx))
+
+    def __setitem__(self, idx: int, param) -> None:
+        setattr(self, self._key(idx), _as_parameter(param))
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self):
+        return iter(self[i] for i in range(self._size))
+
+    def __iadd__(self, parameters) -> ParameterList:
+        return self.extend(parameters)
+
+    def append(self, value) -> ParameterList:
+        """Add one parameter at the end."""
+        self._size += 1
+        self[self._size - 1] = value
+        return self
+
+    def extend(self, values) -> ParameterList:
+        """Add each parameter of an iterable at the end."""
+        if isinstance(values, Tensor):
+            raise TypeError("ParameterList.extend should be called with an iterable of tensors")
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_param_repr(p)}" for k, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """An ordered dict of parameters that a module registers: `nn.ParameterDict({...})`.
+
+    Example:
+        >>> self.gains = nn.ParameterDict({"a": nn.Parameter(tn.ones(2))})
+    """
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        self._keys: dict = {}
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key: str):
+        return getattr(self, key)
+
+    def __setitem__(self, key: str, value) -> None:
+        if not isinstance(key, str):
+            raise TypeError(f"ParameterDict: keys must be strings, got {type(key).__name__}")
+        self._keys[key] = None
+        setattr(self, key, _as_parameter(value))
+
+    def __delitem__(self, key: str) -> None:
+        del self._keys[key]
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __contains__(self, key) -> bool:
+        return key in self._keys
+
+    def keys(self):
+        """The keys, in insertion order."""
+        return self._keys.keys()
+
+    def items(self):
+        """(key, parameter) pairs, in insertion order."""
+        return ((k, self[k]) for k in self._keys)
+
+    def values(self):
+        """The parameters, in insertion order."""
+        return (self[k] for k in self._keys)
+
+    def get(self, key: str, default=None):
+        """The parameter under `key`, or `default`."""
+        return self[key] if key in self else default
+
+    def pop(self, key: str):
+        """Remove the parameter under `key` and return it."""
+        v = self[key]
+        del self[key]
+        return v
+
+    def clear(self) -> None:
+        """Remove every parameter."""
+        for k in list(self._keys):
+            del self[k]
+
+    def update(self, parameters) -> None:
+        """Add the parameters of a mapping or an iterable of (key, parameter) pairs."""
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for j, pair in enumerate(items):
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise ValueError(
+                    f"ParameterDict.update: element #{j} should be a (key, parameter) pair"
+                )
+            self[pair[0]] = pair[1]
+
+    def extra_repr(self) -> str:
+        return "\n".join(f"({k}): {_param_repr(p)}" for k, p in self.items())
