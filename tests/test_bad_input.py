@@ -96,6 +96,14 @@ SIZE_CALLS = [
     ("expand", lambda s: tn.zeros(1, 3).expand(s, 3)),
     ("permute", lambda s: tn.zeros(2, 3).permute(s, 0)),
     ("new_zeros", lambda s: tn.zeros(1).new_zeros(s)),
+    ("repeat", lambda s: tn.ops.repeat(tn.zeros(2), s)),
+    ("flip", lambda s: tn.ops.flip(tn.zeros(2), s)),
+    ("roll", lambda s: tn.ops.roll(tn.zeros(2), s, 0)),
+    ("split", lambda s: tn.ops.split(tn.zeros(4), s)),
+    ("split", lambda s: tn.ops.split(tn.zeros(4), [s, 2])),
+    ("chunk", lambda s: tn.ops.chunk(tn.zeros(4), s)),
+    ("narrow", lambda s: tn.ops.narrow(tn.zeros(4), 0, 0, s)),
+    ("unfold", lambda s: tn.ops.unfold(tn.zeros(4), 0, s, 1)),
 ]
 
 
@@ -103,7 +111,7 @@ SIZE_CALLS = [
 @pytest.mark.parametrize("op,call", SIZE_CALLS, ids=[f"{op}{i}" for i, (op, _) in
                                                      enumerate(SIZE_CALLS)])  # fmt: skip
 def test_non_int_sizes_raise_type_error_naming_the_op(op, call, size):
-    if op in ("reshape", "permute") and size is None:
+    if op in ("reshape", "permute", "repeat", "flip", "roll") and size is None:
         pytest.skip("None is not a size anywhere; covered by the others")
     with pytest.raises(TypeError, match=op):
         call(size)
@@ -234,3 +242,17 @@ def test_generator_on_another_device_is_refused():
 
     with pytest.raises(TypeError, match="generator"):
         tn.rand(2, generator=NotAGenerator())
+
+
+TENSOR_FUNCS = ["exp", "log", "sqrt", "sin", "cos", "tan", "atan", "log1p", "expm1", "log2",
+                "log10", "rsqrt", "reciprocal", "sign", "floor", "ceil", "trunc", "round",
+                "square", "isnan", "isinf", "isfinite", "nan_to_num", "abs", "neg", "sigmoid",
+                "tanh", "relu", "erf", "sum", "mean", "prod", "amax", "amin", "all", "any", "std",
+                "var", "max", "min", "argmax", "argmin"]  # fmt: skip
+
+
+@pytest.mark.parametrize("arg", [None, [1.0, 2.0], np.ones(2)], ids=["None", "list", "ndarray"])
+@pytest.mark.parametrize("name", TENSOR_FUNCS)
+def test_non_tensor_inputs_raise_type_error_naming_the_function(name, arg):
+    with pytest.raises(TypeError, match=f"^{name}: input must be a Tensor"):
+        getattr(tn, name)(arg)

@@ -10,6 +10,15 @@ from __future__ import annotations
 import operator
 
 
+def _tensor(op: str, x, name: str = "input"):
+    """`x` if it is a Tensor, else a TypeError naming the op (not an AttributeError later)."""
+    from ..tensor import Tensor  # _args sits below every op; Tensor is already imported by then
+
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
+    return x
+
+
 def _int(op: str, name: str, v) -> int:
     """`v` as a Python int: ints, NumPy integers and one-element integer tensors pass; floats
     (even 2.0), strings and None raise TypeError naming the op and the argument."""
@@ -53,6 +62,7 @@ def _dim(op: str, d: int, ndim: int) -> int:
 
 def _dims(op: str, x, dim) -> tuple | None:
     """Normalise `dim` (None, an int, or a sequence) to sorted non-negative axes."""
+    _tensor(op, x)
     if dim is None:
         return None
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)

@@ -11,6 +11,7 @@ import math
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor, tensor
+from ._args import _tensor
 from .broadcast import unbroadcast
 from .registry import Arg, Bool, Sample, register
 
@@ -96,6 +97,7 @@ def _broadcast_fails(s1, s2) -> bool:
 
 def _floats(op: str, x: Tensor) -> Tensor:
     """Math functions of integer tensors compute in the default float dtype, as torch."""
+    _tensor(op, x)
     return x if x.dtype.is_floating_point else cast(x, dtypes.get_default_dtype())
 
 
@@ -261,7 +263,8 @@ class Neg(Function):
 
 
 def neg(x):
-    return Neg.apply(x)
+    """-x."""
+    return Neg.apply(_tensor("neg", x))
 
 
 # ----- unary math ---------------------------------------------------------------------------
@@ -350,7 +353,8 @@ class Abs(Function):
 
 
 def abs(x):
-    return Abs.apply(x)
+    """|x|."""
+    return Abs.apply(_tensor("abs", x))
 
 
 @register
@@ -439,7 +443,8 @@ class Relu(Function):
 
 
 def relu(x):
-    return Relu.apply(x)
+    """max(x, 0)."""
+    return Relu.apply(_tensor("relu", x))
 
 
 @register
@@ -581,6 +586,7 @@ class Clamp(Function):
 
 def clamp(x, min=None, max=None):
     """Limit x to [min, max]; either bound may be None."""
+    _tensor("clamp", x)
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given")
     if isinstance(min, Tensor) or isinstance(max, Tensor):  # elementwise bounds, as torch
@@ -1120,7 +1126,7 @@ class Sign(Function):
 
 def sign(x):
     """-1, 0 or 1 by the sign of each element (its gradient is zero)."""
-    if x.dtype is dtypes.bool_:
+    if _tensor("sign", x).dtype is dtypes.bool_:
         return x
     return Sign.apply(x)
 
@@ -1199,8 +1205,7 @@ class Round(Function):
 
 
 def _rounding(cls, name: str, x):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: expected a Tensor, got {type(x).__name__}")
+    _tensor(name, x)
     if not x.dtype.is_floating_point:  # integers are already whole, as torch returns them
         return x
     return cls.apply(x)
@@ -1226,8 +1231,7 @@ fix = trunc
 
 def round(x, decimals: int = 0):
     """x rounded to `decimals` places, halves to even (its gradient is zero)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"round: expected a Tensor, got {type(x).__name__}")
+    _tensor("round", x)
     if not isinstance(decimals, int) or isinstance(decimals, bool):
         raise TypeError(f"round: decimals must be an int, got {decimals!r}")
     if not x.dtype.is_floating_point:
@@ -1237,12 +1241,12 @@ def round(x, decimals: int = 0):
 
 def frac(x):
     """x - trunc(x): the fractional part, with x's sign."""
-    return x - trunc(x)
+    return _tensor("frac", x) - trunc(x)
 
 
 def square(x):
     """x * x."""
-    return mul(x, x)
+    return mul(_tensor("square", x), x)
 
 
 def lerp(x, end, weight):
@@ -1370,17 +1374,17 @@ def _special_samples(fn):
 
 def isnan(x):
     """Where x is NaN (a bool tensor)."""
-    return Isnan.apply(x)
+    return Isnan.apply(_tensor("isnan", x))
 
 
 def isinf(x):
     """Where x is +inf or -inf (a bool tensor)."""
-    return Isinf.apply(x)
+    return Isinf.apply(_tensor("isinf", x))
 
 
 def isfinite(x):
     """Where x is neither inf nor NaN (a bool tensor)."""
-    return Isfinite.apply(x)
+    return Isfinite.apply(_tensor("isfinite", x))
 
 
 @register
@@ -1409,7 +1413,7 @@ class NanToNum(Function):
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by `nan`, `posinf` (the dtype's max) and `neginf` (its min)."""
-    if not x.dtype.is_floating_point:
+    if not _tensor("nan_to_num", x).dtype.is_floating_point:
         return x
     return NanToNum.apply(x, nan, posinf, neginf)
 

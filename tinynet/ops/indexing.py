@@ -14,7 +14,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..backend import device as _as_device
 from ..tensor import Tensor, tensor
-from ._args import _dim
+from ._args import _dim, _int
 from .elementwise import const
 from .registry import Arg, Bool, Int, Sample, register
 
@@ -549,13 +549,13 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
     sizes listed in `sections`, as torch.split."""
     d = _dim("split", dim, x.ndim)
     n = x.shape[d]
-    if isinstance(split_size_or_sections, int):
-        size = split_size_or_sections
+    if not isinstance(split_size_or_sections, (tuple, list)):
+        size = _int("split", "split_size", split_size_or_sections)
         if size <= 0 and not (size == 0 and n == 0):
             raise RuntimeError(f"split: split_size must be positive, got {size}")
         sizes = [size] * (n // size) + ([n % size] if n % size else []) if n else [0]
     else:
-        sizes = [int(s) for s in split_size_or_sections]
+        sizes = [_int("split", "split_size_or_sections", s) for s in split_size_or_sections]
         if sum(sizes) != n or any(s < 0 for s in sizes):
             raise RuntimeError(
                 f"split: sections {sizes} must be non-negative and add up to {n}, the size of "
@@ -571,6 +571,7 @@ def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> tuple:
     """x cut along `dim` into `chunks` pieces of equal size (the last may be smaller, and
     there may be fewer pieces), as torch.chunk."""
+    chunks = _int("chunk", "chunks", chunks)
     if chunks <= 0:
         raise RuntimeError(f"chunk: chunks must be positive, got {chunks}")
     n = x.shape[_dim("chunk", dim, x.ndim)]
@@ -594,6 +595,7 @@ def narrow(x: Tensor, dim: int, start, length: int) -> Tensor:
     n = x.shape[d]
     if isinstance(start, Tensor):
         start = int(start.item())
+    start, length = _int("narrow", "start", start), _int("narrow", "length", length)
     if not -n <= start <= n:
         raise IndexError(f"narrow: start {start} is out of range for dim {d} of size {n}")
     start = start % n if start < 0 else start

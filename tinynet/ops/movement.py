@@ -11,7 +11,7 @@ import numpy as np  # host-side only: turning user-given index lists into arrays
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._args import _dim, _shape_arg
+from ._args import _dim, _int, _shape_arg
 from .broadcast import unbroadcast
 from .elementwise import cast
 from .indexing import IndexAdd, _Index, _slice_dim
@@ -189,7 +189,7 @@ class Flip(Function):
 
 
 def _dim_list(op: str, dims, ndim: int) -> tuple:
-    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,))
+    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,), op, "dims")
     out = tuple(_dim(op, d, max(ndim, 1)) for d in dims)
     if len(set(out)) != len(out):
         raise RuntimeError(f"{op}: dims {dims} name a dim more than once")
@@ -224,12 +224,14 @@ class Roll(Function):
 def roll(x: Tensor, shifts, dims=None) -> Tensor:
     """x with its entries shifted by `shifts` along `dims`, wrapping around, as torch.roll;
     without `dims` the flattened tensor is rolled and the shape restored."""
-    shifts = _shape_arg(shifts if isinstance(shifts, (tuple, list)) else (shifts,))
+    shifts = _shape_arg(
+        shifts if isinstance(shifts, (tuple, list)) else (shifts,), "roll", "shifts"
+    )
     if dims is None:
         if len(shifts) != 1:
             raise RuntimeError(f"roll: without dims, shifts must be a single int, got {shifts}")
         return reshape(Roll.apply(reshape(x, -1), shifts, (0,)), x.shape)
-    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,))
+    dims = _shape_arg(dims if isinstance(dims, (tuple, list)) else (dims,), "roll", "dims")
     if len(shifts) != len(dims):
         raise RuntimeError(
             f"roll: shifts and dims must have the same length, got shifts {shifts} and dims {dims}"
@@ -243,7 +245,7 @@ def roll(x: Tensor, shifts, dims=None) -> Tensor:
 def repeat(x: Tensor, *sizes) -> Tensor:
     """x tiled `sizes[k]` times along dim k, as Tensor.repeat (more sizes than dims add
     leading dims). The gradient sums over the copies (a reshape of an expand)."""
-    sizes = _shape_arg(sizes)
+    sizes = _shape_arg(sizes, "repeat", "sizes")
     if len(sizes) < x.ndim:
         raise RuntimeError(
             f"repeat: {len(sizes)} sizes {sizes} are fewer than the {x.ndim} dims of the tensor "
@@ -292,6 +294,7 @@ def unfold(x: Tensor, dimension: int, size: int, step: int) -> Tensor:
     if x.ndim == 0:
         return reshape(unfold(reshape(x, 1), 0, size, step), -1)
     d = _dim("unfold", dimension, x.ndim)
+    size, step = _int("unfold", "size", size), _int("unfold", "step", step)
     if step <= 0:
         raise RuntimeError(f"unfold: step must be positive, got {step}")
     if not 0 <= size <= x.shape[d]:

@@ -9,7 +9,7 @@ from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, tensor
-from ._args import _dims
+from ._args import _dims, _tensor
 from .elementwise import cast, const, exp, maximum, minimum, where
 from .registry import Arg, Int, Sample, register
 
@@ -23,7 +23,7 @@ MaxResult = namedtuple("MaxResult", ["values", "indices"])
 
 def _nonempty(op: str, x, dims) -> None:
     """max/min/argmax of nothing has no value: refuse as torch does, naming the op."""
-    if x.data.size:
+    if _tensor(op, x).data.size:
         return
     if dims is None:
         raise RuntimeError(
@@ -77,6 +77,7 @@ class Sum(Function):
 
 def sum(x, dim=None, keepdim=False, dtype=None):
     """Sum over `dim` (an int, a tuple, or None for all)."""
+    _tensor("sum", x)
     if dtype is not None:
         x = cast(x, dtype)
     elif not x.dtype.is_floating_point:  # ints and bools sum to int64, as torch
@@ -106,6 +107,7 @@ class Mean(Function):
 
 def mean(x, dim=None, keepdim=False):
     """Mean over `dim` (an int, a tuple, or None for all); floating tensors only."""
+    _tensor("mean", x)
     if not x.dtype.is_floating_point:
         raise TypeError(f"mean: needs a floating point tensor, got {x.dtype}; use .float()")
     return Mean.apply(x, _dims("mean", x, dim), bool(keepdim))
@@ -138,11 +140,13 @@ def var(x, dim=None, unbiased=True, keepdim=False, correction=None):
     """Variance over `dim`; unbiased (divides by n - 1) by default, as torch."""
     if correction is None:
         correction = 1 if unbiased else 0
+    _tensor("var", x)
     return Var.apply(x, _dims("var", x, dim), bool(keepdim), correction)
 
 
 def std(x, dim=None, unbiased=True, keepdim=False):
     """Standard deviation: sqrt(var)."""
+    _tensor("std", x)
     return var(x, dim, unbiased, keepdim).sqrt()
 
 
@@ -555,8 +559,7 @@ def log_softmax(x, dim):
 
 
 def _bool_reduce(op: str, fn_name: str, x, dim, keepdim):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    _tensor(op, x)
     dims = _dims(op, x, dim)
     fn = getattr(x.device.xp, fn_name)
     out = fn(x.data.astype(bool, copy=False), axis=dims, keepdims=keepdim)
@@ -750,6 +753,7 @@ class Prod(Function):
 
 def prod(x, dim=None, keepdim=False, dtype=None):
     """The product over `dim` (an int, or None for all); ints and bools give int64, as torch."""
+    _tensor("prod", x)
     if dtype is not None:
         x = cast(x, dtype)
     elif not x.dtype.is_floating_point:
