@@ -25,7 +25,7 @@ from .backend import device as as_device
 from .creation import from_numpy
 from .tensor import Tensor, tensor
 
-__all__ = ["save", "load", "flatten_state", "unflatten_state"]
+__all__ = ["save", "load", "read_metadata", "flatten_state", "unflatten_state"]
 
 _SKELETON = "tinynet.skeleton"  # metadata key: JSON of a nested object, tensors as references
 _ORDER = "tinynet.keys"  # metadata key: the key order of a flat dict (the file sorts its keys)
@@ -186,7 +186,7 @@ def _is_int(v) -> bool:
     return isinstance(v, int) and not isinstance(v, bool)
 
 
-def _parse_header(raw: bytes, size: int) -> tuple[dict, dict, int]:
+def _parse_header(raw: bytes, size: int, header_only: bool = False) -> tuple[dict, dict, int]:
     """Check a safetensors header completely: ({name: (dtype, shape, begin, end)}, metadata,
     data start). Every way a header can be wrong raises _Bad saying which."""
     if size < 8:
@@ -201,11 +201,14 @@ def _parse_header(raw: bytes, size: int) -> tuple[dict, dict, int]:
     header = _json(text, "the header")
     if not isinstance(header, dict):
         raise _Bad(f"the header is a JSON {type(header).__name__}, not an object")
-    meta = header.pop("__metadata__", None) or {}
+    meta = header.pop("__metadata__", {})
+    meta = {} if meta is None else meta
     if not isinstance(meta, dict) or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in meta.items()
     ):
         raise _Bad("__metadata__ must map strings to strings")
+    if header_only:
+        return {}, meta, 8 + n
     start, data_len = 8 + n, size - 8 - n
     entries, spans = {}, []
     for name, e in header.items():
@@ -409,3 +412,25 @@ def load(f, map_location=None, *, weights_only=None, device=None, mmap=None):
     if sorted(order) == sorted(tensors):
         tensors = {k: tensors[k] for k in order}
     return tensors
+
+
+def read_metadata(path) -> dict[str, str]:
+    """The str -> str metadata of a safetensors file (what `save(..., metadata=)` stored).
+
+    Reads and checks only the header, not the tensors.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: the header is not a valid safetensors header.
+    """
+    name = os.fspath(path)
+    with open(name, "rb") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        head = fh.read(8)
+        n = int.from_bytes(head, "little") if len(head) == 8 else 0
+        raw = head + fh.read(min(n, _MAX_HEADER))
+    try:
+        _, meta, _ = _parse_header(raw, size, header_only=True)
+    except _Bad as e:
+        raise _not_safetensors(name, raw[:4], str(e)) from None
+    return {k: v for k, v in meta.items() if not k.startswith("tinynet.")}
