@@ -294,6 +294,8 @@ def test_integer_and_bfloat16_files_load_with_their_values_kept_exactly(tmp_path
         "i16": torch.tensor([-32768, 7], dtype=torch.int16),
         "u64": torch.tensor([0, 2**63 - 1], dtype=torch.uint64),
         "bf16": torch.tensor([1.5, -3.25e10], dtype=torch.bfloat16),
+        "bf16_0d": torch.tensor(2.5, dtype=torch.bfloat16),
+        "empty": torch.zeros(0, 3, dtype=torch.int16),
     }
     save_file(src, tmp_path / "t.safetensors")
     back = tn.load(tmp_path / "t.safetensors")
@@ -301,6 +303,8 @@ def test_integer_and_bfloat16_files_load_with_their_values_kept_exactly(tmp_path
     assert back["i16"].tolist() == [-32768, 7]
     assert back["u64"].tolist() == [0, 2**63 - 1]
     assert back["bf16"].tolist() == src["bf16"].float().tolist()
+    assert back["bf16_0d"].shape == () and back["bf16_0d"].item() == 2.5
+    assert back["empty"].shape == (0, 3)
 
 
 # ----- torch's spellings -----------------------------------------------------------------------

@@ -81,7 +81,7 @@ class _SignalGuard:
 
     def release(self):
         """...to here, where one that would have stopped the write stops it now."""
-        for s in self.pending:
+        for s in list(self.pending):
             if self._stops(self.previous.get(s)):
                 self.pending.remove(s)
                 self._abort(s)

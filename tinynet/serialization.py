@@ -256,7 +256,7 @@ def _array(buf, dtype: str, shape: tuple, begin: int, end: int, name: str) -> np
     if rule == "widen":  # uint8, int8, int16, uint16, uint32: int64 holds every value
         return a.astype(np.int64)
     if rule == "bf16":  # bfloat16 is the top half of a float32: exact
-        return (a.astype(np.uint32) << 16).view(np.float32)
+        return np.asarray(a.astype(np.uint32) << 16).view(np.float32)
     # uint64: kept exactly when every value fits int64, refused otherwise (never wrapped)
     if a.size and int(a.max()) > np.iinfo(np.int64).max:
         raise _Bad(

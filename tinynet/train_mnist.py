@@ -200,6 +200,7 @@ def save_checkpoint(path: pathlib.Path, model, opt, sched, epoch: int, history: 
 
 
 def save_weights(path: pathlib.Path, state_dict: dict, epoch: int, run_id: str) -> None:
+    """model.safetensors: the weights alone, with the run id and epoch in its metadata."""
     tn.save(state_dict, path, metadata={"epoch": str(epoch), "run": run_id})
 
 
