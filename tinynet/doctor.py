@@ -86,6 +86,7 @@ def device_check(devices=None, rtol: float = 1e-4) -> list[dict]:
                "error": None}  # fmt: skip
         try:
             dev = backend.device(dev)  # a device this machine lacks is reported, not raised
+            row["device"] = str(dev)  # "cuda" -> "cuda:0"
         except (RuntimeError, ValueError, TypeError) as e:
             row.update(ok=False, error=f"not usable here: {e}")
             out.append(row)
