@@ -34,6 +34,7 @@ def _temps(folder):
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # the child only saves
 def test_save_killed_by_sigterm_at_random_points_leaves_the_old_file_and_no_temporary(tmp_path):
     path = tmp_path / "ck.safetensors"
     rng = random.Random(0)
@@ -133,6 +134,7 @@ def test_one_recognisable_temporary_file_in_the_target_folder(tmp_path, monkeypa
     assert present == [os.path.basename(tmp)]  # exactly one temporary file
 
 
+@pytest.mark.filterwarnings("ignore:.*fork.*:DeprecationWarning")  # the child just exits
 def test_a_later_save_removes_stale_temporaries_of_dead_writers(tmp_path):
     dead = os.fork() if hasattr(os, "fork") else pytest.skip("needs fork")
     if dead == 0:
