@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
@@ -87,13 +89,17 @@ def test_main_trains_writes_a_checkpoint_and_resumes_exactly(tmp_path, capsys):
     assert (tmp_path / "split" / "filters.png").stat().st_size > 0
 
 
-def test_resume_refuses_to_stretch_a_finished_schedule(tmp_path):
+def test_resume_refuses_to_stretch_a_finished_schedule(tmp_path, capsys):
     assert _run(tmp_path, "run", "--epochs", "1") == 0  # one-cycle over 1 epoch
     ckpt = str(tmp_path / "run" / "checkpoint.safetensors")
-    with pytest.raises(SystemExit, match="schedule spans 1 epochs.*--schedule none"):
-        train_mnist.run(["--resume", ckpt, "--epochs", "2"])
-    with pytest.raises(SystemExit, match="lenet model, not classic"):
-        train_mnist.run(["--resume", ckpt, "--model", "classic"])
+    for argv, message in [
+        (["--epochs", "2"], "schedule spans 1 epochs.*--schedule none"),
+        (["--model", "classic"], "lenet model, not classic"),
+    ]:
+        with pytest.raises(SystemExit) as info:
+            train_mnist.run(["--resume", ckpt, *argv])
+        assert info.value.code == 2  # argparse's usage error
+        assert re.search(message, capsys.readouterr().err)
     # past the schedule's end at a constant lr (the peak one, not where the cycle ended)
     history = train_mnist.run(["--resume", ckpt, "--epochs", "2", "--schedule", "none",
                                "--lr", "1e-3", "--no-progress"])  # fmt: skip

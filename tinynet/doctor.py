@@ -4,7 +4,9 @@ It prints the versions that matter (Python, NumPy, BLAS, CuPy, the CUDA runtime 
 driver, the GPUs), then what is wrong with the GPU setup and how to fix it (no CuPy,
 a CuPy wheel for another CUDA major than the driver's, a missing libcudart), then runs
 one conv2d forward and backward on every available device and reports the largest
-difference from the CPU. The exit status is 1 when it found a fault, else 0.
+difference from the CPU. The exit status is 1 when it found a fault, else 0; a device
+asked for with --device that this machine lacks (`--device cuda:7` on a one-GPU machine)
+is a fault, reported on one line; an unknown device type is a usage error (status 2).
 """
 
 from __future__ import annotations
@@ -276,13 +278,19 @@ def device_check(devices=None, rtol: float = 1e-4) -> list[dict]:
         "b": rng.standard_normal(4).astype(np.float32),
         "g": rng.standard_normal((2, 4, 9, 9)).astype(np.float32),
     }
-    devs = [backend.device(d) for d in devices] if devices else backend.available_devices()
     cpu = backend.device("cpu")
     ref = _conv_step(cpu, host)
     out = []
-    for dev in devs:
+    for dev in devices or backend.available_devices():
         row = {"device": str(dev), "ok": True, "max_abs": {}, "max_rel": 0.0, "seconds": 0.0,
                "error": None}  # fmt: skip
+        try:
+            dev = backend.device(dev)  # a device this machine lacks is reported, not raised
+            row["device"] = str(dev)  # "cuda" -> "cuda:0"
+        except (RuntimeError, ValueError, TypeError) as e:
+            row.update(ok=False, error=f"not usable here: {e}")
+            out.append(row)
+            continue
         try:
             t0 = time.perf_counter()
             got = _conv_step(dev, host)

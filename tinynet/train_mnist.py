@@ -9,14 +9,21 @@ Also `python examples/train_mnist.py ...`. Shows a tqdm bar with the running los
 throughput, prints each epoch's train loss and test accuracy, writes to `--out`:
 `checkpoint.safetensors` (model, optimizer, scheduler, epoch, history: what `--resume`
 needs), `model.safetensors` (the weights alone; loads into the same architecture in
-PyTorch), and, where matplotlib is installed, `curves.png` and `filters.png`.
+PyTorch; its metadata records the run and epoch they belong to), and, where matplotlib is
+installed, `curves.png` and `filters.png`.
+
+Every option is checked before any work (`option`, one argparse `type=` factory): a bad
+value is a usage error (exit status 2, no traceback). A new run never replaces another
+run's checkpoint: if `--out` holds one, it stops and names `--resume` and `--overwrite`.
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import pathlib
+import secrets
 import sys
 import time
 
@@ -30,7 +37,10 @@ from tinynet._files import atomic_path
 from tinynet.data import DataLoader, Subset
 from tinynet.data.datasets import MNIST, FashionMNIST, mnist_sample
 
-__all__ = ["LeNet", "ClassicNet", "build_model", "random_shift", "train", "run", "main"]
+__all__ = [
+    "LeNet", "ClassicNet", "build_model", "random_shift", "train", "run", "main", "option",
+    "device_option", "out_option", "existing_run",
+]  # fmt: skip
 
 # Defaults by dataset (any flag overrides). On the sample the recipe reaches 98.0-98.6% test
 # accuracy over seeds 0-7 in about 25 s on 2 CPU cores (docs/performance.md, "Training"):
@@ -166,7 +176,14 @@ def evaluate(model: nn.Module, loader: DataLoader, device) -> tuple[float, float
     return total_loss / seen, correct / seen
 
 
-def save_checkpoint(path: pathlib.Path, model, opt, sched, epoch: int, history: dict, cfg: dict):
+def save_checkpoint(path: pathlib.Path, model, opt, sched, epoch: int, history: dict, cfg: dict,
+                    run_id: str = "") -> None:  # fmt: skip
+    """checkpoint.safetensors, then model.safetensors, both stamped with run id and epoch.
+
+    Two files cannot be replaced in one step; the weights file's metadata says which run
+    and epoch it holds, and `sync_weights` (called on --resume) rewrites it from the
+    checkpoint if a crash came between the two writes.
+    """
     tn.save(
         {
             "model": model.state_dict(),
@@ -175,10 +192,32 @@ def save_checkpoint(path: pathlib.Path, model, opt, sched, epoch: int, history: 
             "epoch": epoch,
             "history": history,
             "config": cfg,
+            "run": run_id,
         },
         path,
     )
-    tn.save(model.state_dict(), path.with_name("model.safetensors"))
+    save_weights(path.with_name("model.safetensors"), model.state_dict(), epoch, run_id)
+
+
+def save_weights(path: pathlib.Path, state_dict: dict, epoch: int, run_id: str) -> None:
+    """model.safetensors: the weights alone, with the run id and epoch in its metadata."""
+    tn.save(state_dict, path, metadata={"epoch": str(epoch), "run": run_id})
+
+
+def sync_weights(ckpt_path: pathlib.Path, checkpoint: dict) -> bool:
+    """Make model.safetensors hold the checkpoint's weights; True if it had to be rewritten."""
+    from tinynet.serialization import read_metadata
+
+    weights = ckpt_path.with_name("model.safetensors")
+    want = {"epoch": str(checkpoint["epoch"]), "run": str(checkpoint.get("run", ""))}
+    try:
+        meta = read_metadata(weights)
+    except (OSError, ValueError):
+        meta = {}
+    if all(meta.get(k) == v for k, v in want.items()):
+        return False
+    save_weights(weights, checkpoint["model"], int(checkpoint["epoch"]), want["run"])
+    return True
 
 
 def save_plots(history: dict, model: nn.Module, out: pathlib.Path) -> list[pathlib.Path]:
@@ -246,8 +285,13 @@ def train(cfg: dict, *, data: str | None = None, download: bool = False, device:
     model = build_model(cfg["model"], cfg["width"]).to(dev)
     opt, sched = make_optimizer(cfg, model.parameters(), len(loader))
     history = {"train_loss": [], "test_loss": [], "test_acc": [], "seconds": [], "step_loss": []}
-    start = 0
+    start, run_id = 0, secrets.token_hex(8)
     if checkpoint is not None:
+        run_id = str(checkpoint.get("run", ""))
+        if resume is not None and sync_weights(pathlib.Path(resume), checkpoint):
+            weights = pathlib.Path(resume).with_name("model.safetensors")
+            print(f"rewrote {weights} from the checkpoint (epoch {checkpoint['epoch']}): "
+                  "a save had been cut short")  # fmt: skip
         model.load_state_dict(checkpoint["model"])
         opt.load_state_dict(checkpoint["optimizer"])
         if sched is not None and checkpoint.get("scheduler") is not None:
@@ -305,7 +349,7 @@ def train(cfg: dict, *, data: str | None = None, download: bool = False, device:
         print(f"epoch {epoch + 1:>2}/{cfg['epochs']}  train loss {loss_sum / seen:.4f}  "
               f"test loss {test_loss:.4f}  test acc {100 * test_acc:.2f}%  "
               f"({train_time:.1f} s, {seen / train_time:.0f} img/s)", flush=True)  # fmt: skip
-        save_checkpoint(ckpt, model, opt, sched, epoch + 1, history, cfg)
+        save_checkpoint(ckpt, model, opt, sched, epoch + 1, history, cfg, run_id)
 
     total = time.perf_counter() - t_run
     plots = save_plots(history, model, out)
@@ -316,6 +360,72 @@ def train(cfg: dict, *, data: str | None = None, download: bool = False, device:
 
 
 # ----- command line ------------------------------------------------------------------------
+
+
+def option(convert, what: str, *, low=None, inclusive: bool = False):
+    """An argparse `type=` that converts a value and checks it, so bad input is a usage error.
+
+    Args:
+        convert: int or float (text -> value; floats must be finite: no nan, no inf).
+        what: the value's description in the message ("a positive integer").
+        low: the values must exceed `low` (or equal it when `inclusive`).
+
+    Example:
+        >>> p.add_argument("--epochs", type=option(int, "a positive integer", low=0))
+    """
+
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        bad = isinstance(value, float) and not math.isfinite(value)
+        if low is not None and not bad:
+            bad = value < low if inclusive else value <= low
+        if bad:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+def device_option(text: str) -> str:
+    """An argparse `type=`: a device that exists and works here ("cuda" needs CuPy and a GPU)."""
+    try:
+        tn.device(text)
+    except (RuntimeError, ValueError, TypeError) as e:
+        raise argparse.ArgumentTypeError(f"{text!r} cannot be used here: {e}") from None
+    return text
+
+
+def out_option(text: str) -> pathlib.Path:
+    """An argparse `type=`: a folder that is, or can be made, writable (not a file)."""
+    path = pathlib.Path(text).expanduser()
+    probe = path
+    while not probe.exists():  # the nearest existing folder decides whether it can be made
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if probe.exists() and not probe.is_dir():
+        where = "is" if probe == path else f"is below {probe}, which is"
+        raise argparse.ArgumentTypeError(f"{text!r} {where} a file, not a folder")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise argparse.ArgumentTypeError(f"{text!r}: cannot write to {probe} (permission denied)")
+    return path
+
+
+def existing_run(out: pathlib.Path) -> pathlib.Path | None:
+    """The checkpoint (or weights file) of an earlier run in `out`, if there is one."""
+    for name in ("checkpoint.safetensors", "model.safetensors"):
+        if (out / name).exists():
+            return out / name
+    return None
+
+
+POSITIVE = option(int, "a positive integer", low=0)
+NON_NEGATIVE = option(int, "an integer >= 0", low=0, inclusive=True)
+RATE = option(float, "a finite number >= 0", low=0.0, inclusive=True)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -336,53 +446,76 @@ def parser() -> argparse.ArgumentParser:
         "~/.cache/tinynet/<dataset>)",
     )
     p.add_argument("--download", action="store_true", help="download the full set if missing")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:1, ...")
+    p.add_argument(
+        "--device", type=device_option, default="cpu", help="cpu (default), cuda, cuda:1, ..."
+    )
     p.add_argument(
         "--model",
         choices=["lenet", "classic"],
         help="LeNet-style CNN, or PyTorch's classic MNIST example net (no dropout)",
     )
-    p.add_argument("--width", type=int, help="LeNet channel multiplier (default 2; LeNet-5 is 1)")
-    p.add_argument("--epochs", type=int, help="total epochs (sample: 15, full sets: 2)")
-    p.add_argument("--batch-size", type=int, help="default 64")
+    p.add_argument(
+        "--width", type=POSITIVE, help="LeNet channel multiplier (default 2; LeNet-5 is 1)"
+    )
+    p.add_argument("--epochs", type=POSITIVE, help="total epochs (sample: 15, full sets: 2)")
+    p.add_argument("--batch-size", type=POSITIVE, help="default 64")
     p.add_argument("--optimizer", choices=["sgd", "adam"], help="default adam")
-    p.add_argument("--lr", type=float, help="learning rate (the peak one under onecycle); 3e-3")
-    p.add_argument("--momentum", type=float, help="SGD momentum (0.9)")
-    p.add_argument("--weight-decay", type=float, help="default 0")
+    p.add_argument("--lr", type=RATE, help="learning rate (the peak one under onecycle); 3e-3")
+    p.add_argument("--momentum", type=RATE, help="SGD momentum (0.9)")
+    p.add_argument("--weight-decay", type=RATE, help="default 0")
     p.add_argument("--schedule", choices=["onecycle", "cos", "none"], help="default onecycle")
     p.add_argument(
         "--augment",
-        type=int,
+        type=NON_NEGATIVE,
         metavar="PIXELS",
         help="random shifts of up to PIXELS (sample: 2, full sets: 0)",
     )
-    p.add_argument("--seed", type=int, help="seeds the init, the shuffle and the shifts (0)")
-    p.add_argument("--limit", type=int, metavar="N", help="use only N train and N test images")
     p.add_argument(
-        "--out", type=pathlib.Path, default=None, help="output folder (default: runs/<dataset>)"
+        "--seed", type=NON_NEGATIVE, help="seeds the init, the shuffle and the shifts (0)"
+    )
+    p.add_argument("--limit", type=POSITIVE, metavar="N", help="use only N train and N test images")
+    p.add_argument(
+        "--out", type=out_option, default=None, help="output folder (default: runs/<dataset>)"
     )
     p.add_argument(
         "--resume",
         metavar="CKPT",
         help="continue from a checkpoint.safetensors (its settings are the defaults)",
     )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="start a new run even though --out holds another run's checkpoint (replaced "
+        "after the first epoch)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     return p
 
 
+def _load_resume(p: argparse.ArgumentParser, path: str) -> dict:
+    if not os.path.isfile(path):
+        p.error(f"argument --resume: no checkpoint file at {path!r}")
+    try:
+        checkpoint = tn.load(path, device="cpu")
+    except ValueError as e:
+        p.error(f"argument --resume: {e}")
+    if not isinstance(checkpoint, dict) or not {"model", "optimizer", "epoch", "config"} <= set(
+        checkpoint
+    ):
+        p.error(f"argument --resume: {path} is not a training checkpoint of this script")
+    return checkpoint
+
+
 def run(argv=None) -> dict:
     """Parse the command line, train, and return the history (what `main` does, minus exit)."""
-    args = parser().parse_args(argv)
+    p = parser()
+    args = p.parse_args(argv)
     checkpoint, saved = None, {}
     if args.resume:
-        checkpoint = tn.load(args.resume, device="cpu")
-        if not isinstance(checkpoint, dict) or not {"model", "optimizer", "epoch", "config"} <= set(
-            checkpoint
-        ):
-            raise SystemExit(f"--resume: {args.resume} is not a training checkpoint of this script")
+        checkpoint = _load_resume(p, args.resume)
         saved = checkpoint["config"]
         if args.dataset and args.dataset != saved["dataset"]:
-            raise SystemExit(f"--resume: the checkpoint was trained on {saved['dataset']}")
+            p.error(f"--resume: the checkpoint was trained on {saved['dataset']}")
     dataset = args.dataset or saved.get("dataset", "sample")
     # precedence: the data set's defaults < the checkpoint's settings < flags given now
     cfg = dict(DEFAULTS[dataset], dataset=dataset, limit=None)
@@ -391,12 +524,10 @@ def run(argv=None) -> dict:
     if checkpoint is not None:
         for k in ("model", "width"):
             if k in given and given[k] != cfg[k]:
-                raise SystemExit(
-                    f"--resume: the checkpoint is a {k}={cfg[k]} model, not {given[k]}"
-                )
+                p.error(f"--resume: the checkpoint is a {k}={cfg[k]} model, not {given[k]}")
         schedule = given.get("schedule", cfg["schedule"])
         if schedule != "none" and given.get("epochs", saved["epochs"]) != saved["epochs"]:
-            raise SystemExit(
+            p.error(
                 f"--resume: this run's {schedule} schedule spans {saved['epochs']} epochs; "
                 "to train past it, add --schedule none (a constant lr)"
             )
@@ -406,6 +537,20 @@ def run(argv=None) -> dict:
     out = args.out or (
         pathlib.Path(args.resume).parent if args.resume else pathlib.Path("runs") / dataset
     )
+    if args.out is None:
+        try:
+            out_option(str(out))
+        except argparse.ArgumentTypeError as e:
+            p.error(f"the default output folder: {e}; choose one with --out")
+    earlier = existing_run(out)
+    ckpt = out / "checkpoint.safetensors"
+    resuming_here = bool(args.resume) and ckpt.is_file() and os.path.samefile(ckpt, args.resume)
+    if earlier is not None and not args.overwrite and not resuming_here:
+        p.error(
+            f"{out} holds another run ({earlier.name}); a new run would replace it. "
+            f"Continue that run with --resume {ckpt}, or pass --overwrite to replace it, "
+            "or choose another folder with --out"
+        )
     return train(
         cfg,
         data=args.data,

@@ -10,11 +10,11 @@ bundled sample is read with `np.load(..., allow_pickle=False)`.
 from __future__ import annotations
 
 import functools
-import gzip
 import hashlib
 import http.client
 import os
 import pathlib
+import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Sequence
@@ -38,16 +38,73 @@ _IDX_TYPES = {
 }
 
 
+_DEFLATE_MAX_RATIO = 1032  # deflate cannot expand a byte to more than ~1032 bytes
+
+
+def _idx_size(head: bytes) -> int | None:
+    """The total size an IDX file's header promises (None if `head` is not an IDX header)."""
+    if len(head) < 4 or head[0] or head[1] or head[2] not in _IDX_TYPES or not head[3]:
+        return None
+    ndim = head[3]
+    if len(head) < 4 + 4 * ndim:
+        return None
+    shape = np.frombuffer(head, dtype=">u4", count=ndim, offset=4).astype(object)
+    return 4 + 4 * ndim + int(np.prod(shape)) * _IDX_TYPES[head[2]].itemsize
+
+
+def _gunzip_idx(raw: bytes, path: pathlib.Path) -> bytes:
+    """Decompress a gzipped IDX file, never past the size its header promises.
+
+    A gzip bomb (or a damaged file) fails after at most that many bytes, and at once when
+    the header promises more than a gzip of this size could hold.
+    """
+    d = zlib.decompressobj(wbits=31)  # gzip framing
+    out = bytearray()
+    rest = raw
+
+    def pull(n: int) -> None:  # decompress until `out` holds n bytes or the stream ends
+        nonlocal rest
+        while len(out) < n and not d.eof:
+            chunk = d.decompress(rest, n - len(out))
+            rest = d.unconsumed_tail
+            out.extend(chunk)
+            if not chunk and not rest:
+                break
+
+    try:
+        pull(4)
+        pull(4 + 4 * out[3] if len(out) == 4 else 4)
+        expected = _idx_size(bytes(out))
+        if expected is None:
+            return bytes(out)  # not IDX: read_idx says so, from the magic bytes
+        if expected > _DEFLATE_MAX_RATIO * len(raw) + 1024:
+            raise ValueError(
+                f"read_idx: {path}'s header promises {expected:,} bytes, more than a "
+                f"{len(raw):,}-byte gzip file can hold; the file is damaged (or a gzip bomb)"
+            )
+        pull(expected + 1)  # one byte more than promised tells a file that is too long
+    except zlib.error as e:
+        raise ValueError(
+            f"read_idx: {path} is a damaged gzip file ({e}); delete it and download it again"
+        ) from e
+    if len(out) > expected:
+        raise ValueError(
+            f"read_idx: {path} decompresses to more than the {expected:,} bytes its header "
+            "promises; the file is damaged (or a gzip bomb): delete it and download it again"
+        )
+    if not d.eof:
+        raise ValueError(
+            f"read_idx: {path} is a damaged gzip file (it ends before its end-of-stream "
+            "marker); delete it and download it again"
+        )
+    return bytes(out)
+
+
 def _read_bytes(path: pathlib.Path) -> bytes:
     raw = path.read_bytes()
     if raw[:2] != b"\x1f\x8b":  # not gzip: a raw IDX file
         return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as e:  # BadGzipFile is an OSError
-        raise ValueError(
-            f"read_idx: {path} is a damaged gzip file ({e}); delete it and download it again"
-        ) from e
+    return _gunzip_idx(raw, path)
 
 
 def read_idx(path: str | os.PathLike) -> np.ndarray:
@@ -97,29 +154,62 @@ def _digest(checksum: str):
     return hashlib.new(algo)
 
 
-def _fetch(url: str, dest: pathlib.Path, checksum: str, timeout: float, progress: bool) -> None:
+def _set_read_timeout(response, seconds: float) -> None:
+    """Bound the next socket read of an urllib response (best effort: http.client internals)."""
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:
+        sock.settimeout(max(seconds, 0.001))
+
+
+def _fetch(url: str, dest: pathlib.Path, checksum: str, timeout: float, progress: bool,
+           deadline: float = 600.0, min_rate: float = 1024.0,
+           window: float = 15.0) -> None:  # fmt: skip
     """Download url to dest atomically: stream to a temp file, check, then os.replace.
 
-    A failed, truncated or corrupt download raises and leaves nothing behind, so a file at
-    `dest` is always complete.
+    A failed, truncated, corrupt or too slow download raises and leaves nothing behind, so
+    a file at `dest` is always complete. Bounded in time: no read waits more than `timeout`
+    seconds, the whole download takes at most `deadline` seconds, and it fails as soon as a
+    `window`-second stretch brings less than `min_rate` bytes/s (a server that trickles
+    one byte a second fails after `window` seconds, not after days).
     """
     from tqdm.auto import tqdm
 
     h = _digest(checksum)
+    start = time.monotonic()
+    end = start + deadline
     with atomic_path(dest, ".part") as tmp:
-        with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=timeout) as r:
+        with open(tmp, "wb") as f, urllib.request.urlopen(url, timeout=min(timeout, deadline)) as r:
             total = r.headers.get("Content-Length")
             total = int(total) if total and total.isdigit() else None
-            got = 0
+            got, mark, mark_got = 0, time.monotonic(), 0
             with tqdm(
                 total=total, unit="B", unit_scale=True, desc=dest.name, disable=not progress,
                 leave=False,
             ) as bar:  # fmt: skip
-                while chunk := r.read(1 << 16):
+                while True:
+                    now = time.monotonic()
+                    if now >= end:
+                        raise TimeoutError(
+                            f"too slow: {got:,} bytes in {now - start:.1f} s, past the "
+                            f"{deadline:g} s deadline"
+                        )
+                    _set_read_timeout(r, min(timeout, end - now))
+                    chunk = r.read1(1 << 16)  # what has arrived: a trickle cannot stall it
+                    if not chunk:
+                        break
                     f.write(chunk)
                     h.update(chunk)
                     got += len(chunk)
                     bar.update(len(chunk))
+                    now = time.monotonic()
+                    if now - mark >= window:  # the rate over the last window
+                        rate = (got - mark_got) / (now - mark)
+                        if rate < min_rate:
+                            raise TimeoutError(
+                                f"too slow: {rate:,.0f} bytes/s over {now - mark:.1f} s, "
+                                f"below the minimum of {min_rate:,.0f} bytes/s"
+                            )
+                        mark, mark_got = now, got
         if total is not None and got != total:
             raise OSError(f"truncated: got {got} of {total} bytes")
         if h.hexdigest() != checksum.lower():
@@ -173,7 +263,10 @@ class MNIST(ImageDataset):
     system_dirs: tuple[str, ...] = ()
     classes_ = [str(d) for d in range(10)]
     mean, std = 0.1307, 0.3081
-    timeout = 30.0
+    timeout = 30.0  # seconds: the longest wait for a connection or for the next bytes
+    deadline = 600.0  # seconds: the longest a file may take (MNIST's largest is 9.9 MB)
+    min_rate = 1024.0  # bytes/s: a download slower than this over `rate_window` s fails
+    rate_window = 15.0
 
     def __init__(
         self,
@@ -260,6 +353,8 @@ class MNIST(ImageDataset):
 
         Tries each mirror in turn; a file is written only once it is complete and its
         checksum matches, so an interrupted run never leaves a file that looks complete.
+        Each file must arrive within `deadline` seconds, at `min_rate` bytes/s or more over
+        any `rate_window` seconds, with no wait over `timeout` seconds (class attributes).
 
         Raises:
             RuntimeError: no mirror delivered a file; says where to put it by hand.
@@ -275,7 +370,8 @@ class MNIST(ImageDataset):
             for base in mirrors:
                 url = base.rstrip("/") + "/" + fname
                 try:
-                    _fetch(url, dest, checksum, self.timeout, progress)
+                    _fetch(url, dest, checksum, self.timeout, progress, self.deadline,
+                           self.min_rate, self.rate_window)  # fmt: skip
                     break
                 except (OSError, ValueError, http.client.HTTPException) as e:
                     # URLError is an OSError; a body cut short raises IncompleteRead
