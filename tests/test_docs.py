@@ -265,3 +265,17 @@ def test_benchmark_scripts_start(name):
                          capture_output=True, text=True, timeout=120)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert "--device" in out.stdout
+
+
+def test_example_pytorch_mnist_official_port_runs(tmp_path):
+    """PyTorch's official MNIST example, imports changed only (docs/porting.md): one dry-run
+    epoch (one logged batch), the test pass, and the checkpoint it saves."""
+    out = _run_example("pytorch_mnist.py", "--epochs", "1", "--dry-run", "--save-model",
+                       cwd=tmp_path)  # fmt: skip
+    assert "Train Epoch: 1 [0/4000 (0%)]" in out
+    assert "Test set: Average loss:" in out and "/1000" in out
+    import tinynet as tn
+
+    state = tn.load(tmp_path / "mnist_cnn.pt")
+    assert sorted(state) == ["conv1.bias", "conv1.weight", "conv2.bias", "conv2.weight",
+                             "fc1.bias", "fc1.weight", "fc2.bias", "fc2.weight"]  # fmt: skip
