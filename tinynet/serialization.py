@@ -155,12 +155,16 @@ def _not_safetensors(path: str, reason: str) -> ValueError:
     )
 
 
-def load(path, device=None):
+def load(path, device=None, *, map_location=None, weights_only=None, mmap=None):
     """Read a checkpoint written by `tn.save` (or any safetensors file).
 
     Args:
         path: the file.
         device: where to put the tensors (default: the default device).
+        map_location: torch's spelling of `device` (a device or its name).
+        weights_only: accepted for torch's signature; tinynet always loads weights only
+            (a safetensors file holds nothing else), whatever its value.
+        mmap: accepted for torch's signature; ignored.
 
     Returns:
         {name: Tensor} for a flat state dict, in the order it was saved; the
@@ -175,6 +179,18 @@ def load(path, device=None):
     """
     from safetensors import safe_open
 
+    if map_location is not None:
+        if device is not None:
+            raise ValueError(
+                f"load: pass device= or map_location=, not both (got {device!r} and "
+                f"{map_location!r})"
+            )
+        if callable(map_location) or isinstance(map_location, dict):
+            raise TypeError(
+                "load: map_location must be a device or a device name (e.g. 'cpu'); "
+                f"got {type(map_location).__name__}, which needs pickle's storage hooks"
+            )
+        device = map_location
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"load: no checkpoint file at {path!r}")
