@@ -491,3 +491,74 @@ def test_node_is_public_enough_to_walk():
     (prev,) = node.next
     assert prev.name == "Mul" and prev.next[0] is x and prev.next[1] is None
     assert "Exp" in repr(y)
+
+
+class _MyReLU(tn.autograd.Function):
+    """PyTorch's tutorial MyReLU: forward on Tensors with Tensor methods, needs_input_grad.
+    y = x.clamp(min=0);  dx = grad * (x >= 0)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        grad_input = None
+        if ctx.needs_input_grad[0]:
+            grad_input = grad.clone()
+            grad_input[x < 0] = 0
+        return grad_input
+
+
+def test_user_function_forward_gets_tensors_as_in_torch(torch):
+    seen = []
+
+    class Spy(tn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            seen.append((type(x), x.requires_grad, tn.is_grad_enabled(), ctx.needs_input_grad))
+            y = x * k
+            ctx.save_for_backward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, y = ctx.saved_tensors
+            return grad * y / x, None
+
+    x = _t([1.0, 2.0])
+    Spy.apply(x, 3.0).sum().backward()
+    assert seen[0] == (tn.Tensor, False, False, (True, False))
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    with tn.no_grad():
+        Spy.apply(x, 3.0)
+    assert seen[1][3] == (False, False)  # torch: one False per input when nothing records
+
+    xa = np.array([-1.5, 0.5, 2.0, -0.25])
+    x = _t(xa)
+    y = _MyReLU.apply(x)
+    (y * tn.tensor([1.0, 2.0, 3.0, 4.0], dtype=tn.float64)).sum().backward()
+    xt = torch.tensor(xa, requires_grad=True)
+    (xt.clamp(min=0) * torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), xt.clamp(min=0).detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy())
+    assert tn.autograd.gradcheck(_MyReLU.apply, (_t([0.3, -0.7, 1.1]),))
+
+
+def test_user_function_may_opt_into_arrays():
+    class OnArrays(tn.autograd.Function):
+        forward_on_arrays = True
+
+        @staticmethod
+        def forward(ctx, x):
+            assert isinstance(x, np.ndarray)
+            return np.maximum(x, 0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    assert isinstance(OnArrays.apply(_t([1.0, -1.0])), tn.Tensor)
