@@ -317,3 +317,23 @@ def test_prod_with_zeros_matches_torch(torch, dim):
     ty.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
     assert tn.prod(tn.tensor([1, 2, 3])).dtype is tn.int64
+
+
+def test_functions_take_dot_data_as_torch_code_passes_it(torch):
+    """torch's `.data` is a Tensor, so ported code calls `torch.max(outputs.data, 1)`,
+    `torch.cat([a.data, b.data])`; tinynet's `.data` is the array, taken as a Tensor."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 4)).astype(np.float32)
+    out = tn.tensor(a, requires_grad=True) * 2
+    ref = torch.tensor(a) * 2
+    _, predicted = tn.max(out.data, 1)
+    _, predicted_t = torch.max(ref.data, 1)
+    assert isinstance(predicted, tn.Tensor)
+    np.testing.assert_array_equal(predicted.numpy(), predicted_t.numpy())
+    both = tn.cat([out.data, out.data], 0)
+    np.testing.assert_array_equal(both.numpy(), torch.cat([ref.data, ref.data], 0).numpy())
+    np.testing.assert_allclose(
+        tn.softmax(out.data, dim=1).numpy(), torch.softmax(ref.data, dim=1).numpy(), rtol=1e-6
+    )
+    assert not tn.sum(out.data).requires_grad
+    assert tn.max.__name__ == "max" and "maximum" in tn.max.__doc__
