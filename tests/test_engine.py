@@ -562,3 +562,28 @@ def test_user_function_may_opt_into_arrays():
             return grad
 
     assert isinstance(OnArrays.apply(_t([1.0, -1.0])), tn.Tensor)
+
+
+def test_inference_mode_records_nothing_like_torch(torch):
+    x = _t([1.0, 2.0])
+    xt = torch.tensor([1.0, 2.0], requires_grad=True)
+    with tn.inference_mode(), torch.inference_mode():
+        assert tn.is_inference_mode_enabled() == torch.is_inference_mode_enabled() is True
+        assert tn.is_grad_enabled() == torch.is_grad_enabled() is False
+        y, yt = x * 2, xt * 2
+    assert y.requires_grad == yt.requires_grad is False
+    assert tn.is_inference_mode_enabled() == torch.is_inference_mode_enabled() is False
+    assert tn.is_grad_enabled() == torch.is_grad_enabled() is True
+    with tn.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @tn.inference_mode()
+    def called():
+        return (x * 2).requires_grad, tn.is_inference_mode_enabled()
+
+    @tn.inference_mode
+    def bare():
+        return (x * 2).requires_grad
+
+    assert called() == (False, True) and bare() is False and tn.is_grad_enabled()
+    assert tn.autograd.inference_mode is tn.inference_mode

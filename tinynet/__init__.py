@@ -12,7 +12,14 @@ from . import (  # the public submodules: tn.nn, tn.optim, tn.utils.data, tn.cud
     utils,
     viz,
 )
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .backend import (
     Device,
     Generator,

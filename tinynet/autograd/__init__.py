@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from .function import Function
-from .grad_mode import detect_anomaly, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .grad_mode import (
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .gradcheck import gradcheck
 
 
@@ -87,5 +95,6 @@ from .tape import Tape, tape  # noqa: E402
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled",
-    "is_grad_enabled", "detect_anomaly", "functional", "tape", "Tape",
+    "is_grad_enabled", "detect_anomaly", "functional", "tape", "Tape", "inference_mode",
+    "is_inference_mode_enabled",
 ]  # fmt: skip

@@ -10,6 +10,7 @@ import traceback
 
 class _State(threading.local):
     enabled = True  # class defaults: every new thread starts with grad on, anomaly off
+    inference = False
     anomaly = False
     tapes: tuple = ()  # the tape() recorders active in this thread (autograd/tape.py)
     watch = False  # anomaly or tapes: the one flag the engine tests per recorded node
@@ -82,6 +83,41 @@ class enable_grad(set_grad_enabled):
 
     def _args(self):
         return ()
+
+
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside `inference_mode()`."""
+    return _state.inference
+
+
+class inference_mode(_Mode):
+    """`no_grad` under torch's other name: ops inside record nothing.
+
+    tinynet has no separate inference tensors, so this is no_grad plus the flag
+    `is_inference_mode_enabled()` reads; `inference_mode(False)` changes nothing.
+    A context manager and a decorator (`@tn.inference_mode()` or `@tn.inference_mode`).
+    """
+
+    _attr = "inference"
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):  # @inference_mode without ()
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        super().__init__(mode)
+        self._grad: list[bool] = []
+
+    def __enter__(self):
+        self._grad.append(_state.enabled)
+        if self.mode:
+            _state.enabled = False
+        return super().__enter__()
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        _state.enabled = self._grad.pop()
 
 
 class detect_anomaly(_Mode):
