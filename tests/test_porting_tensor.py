@@ -337,3 +337,29 @@ def test_functions_take_dot_data_as_torch_code_passes_it(torch):
     )
     assert not tn.sum(out.data).requires_grad
     assert tn.max.__name__ == "max" and "maximum" in tn.max.__doc__
+
+
+def test_as_tensor_shares_or_converts_as_torch(torch):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t, ref = tn.as_tensor(a), torch.as_tensor(a)
+    a[0, 0] = 7.0  # both share the array's memory
+    assert t[0, 0].item() == ref[0, 0].item() == 7.0
+    cases = [([1, 2], {}), ([1.5, 2], {}), (np.arange(3), {}), (a, {"dtype": "float64"})]
+    cases += [(3.5, {}), (np.array([True, False]), {}), ([[1, 2]], {"dtype": "int32"})]
+    for data, kw in cases:
+        tkw = {k: getattr(torch, v) for k, v in kw.items()}
+        nkw = {k: getattr(tn, v) for k, v in kw.items()}
+        got, want = tn.as_tensor(data, **nkw), torch.as_tensor(data, **tkw)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    x = tn.ones(2, requires_grad=True) * 2
+    assert tn.as_tensor(x) is x
+    y = tn.as_tensor(x, dtype=tn.float64)
+    assert y.dtype == tn.float64 and y.grad_fn is not None
+
+
+def test_old_size_names_and_get_device(torch):
+    t, ref = tn.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    assert t.nelement() == ref.nelement() == 24
+    assert t.ndimension() == ref.ndimension() == 3
+    assert t.get_device() == ref.get_device() == -1

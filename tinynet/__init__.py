@@ -30,6 +30,7 @@ from .backend import (
 )
 from .creation import (
     arange,
+    as_tensor,
     empty,
     empty_like,
     eye,

@@ -88,6 +88,18 @@ class Tensor:
     def element_size(self) -> int:
         return self.data.itemsize
 
+    def nelement(self) -> int:
+        """The number of elements (torch's older name for numel)."""
+        return self.numel()
+
+    def ndimension(self) -> int:
+        """The number of dimensions (torch's older name for dim)."""
+        return self.ndim
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 on the CPU (as torch)."""
+        return -1 if self._device.type == "cpu" else (self._device.index or 0)
+
     @property
     def nbytes(self) -> int:
         return int(self.data.nbytes)
