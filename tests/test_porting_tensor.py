@@ -363,3 +363,57 @@ def test_old_size_names_and_get_device(torch):
     assert t.nelement() == ref.nelement() == 24
     assert t.ndimension() == ref.ndimension() == 3
     assert t.get_device() == ref.get_device() == -1
+
+
+def test_format_a_0d_tensor_as_its_number(torch):
+    for v, spec in [(3.14159, ".2f"), (2.5, ""), (7, ">4d"), (1e-5, ".3e")]:
+        assert format(tn.tensor(v), spec) == format(torch.tensor(v), spec)
+    loss = tn.tensor(0.123456)
+    assert f"loss {loss:.4f}" == "loss 0.1235"
+    with pytest.raises(TypeError):
+        format(tn.ones(2), ".2f")
+    with pytest.raises(TypeError):
+        format(torch.ones(2), ".2f")
+
+
+def test_to_takes_non_blocking_and_memory_format():
+    import tinynet.nn as nn
+
+    x = tn.arange(4.0)
+    y = x.to("cpu", non_blocking=True)
+    z = x.to(tn.float64, non_blocking=True, memory_format=None)
+    assert y is x and z.dtype == tn.float64
+    m = nn.Linear(2, 2)
+    assert m.to(tn.device("cpu"), non_blocking=True) is m
+
+
+def test_cuda_seeding_leaves_the_cpu_stream_alone(device):
+    from tinynet import backend
+
+    tn.manual_seed(3)
+    a = tn.rand(4)
+    tn.manual_seed(3)
+    tn.cuda.manual_seed(9)
+    tn.cuda.manual_seed_all(9)  # no GPU needed, as in torch
+    np.testing.assert_array_equal(tn.rand(4).numpy(), a.numpy())
+    if device.type == "cpu":
+        return
+    # the mechanism behind tn.cuda.manual_seed*: seeding one device type apart
+    backend.manual_seed_type(device.type, 11)
+    b = tn.rand(4, device=device).numpy()
+    tn.manual_seed(0)
+    backend.manual_seed_type(device.type, 11)
+    np.testing.assert_array_equal(tn.rand(4, device=device).numpy(), b)
+    tn.manual_seed(0)  # manual_seed reseeds every device again, forgetting the type's seed
+    c = tn.rand(4, device=device).numpy()
+    tn.manual_seed(0)
+    np.testing.assert_array_equal(tn.rand(4, device=device).numpy(), c)
+    assert not np.array_equal(b, c)
+
+
+def test_backends_flags_scripts_set():
+    tn.backends.cudnn.benchmark = True
+    tn.backends.cudnn.deterministic = True
+    assert tn.backends.cudnn.benchmark and tn.backends.cudnn.deterministic
+    assert tn.backends.mps.is_available() is False
+    tn.backends.cudnn.benchmark = tn.backends.cudnn.deterministic = False

@@ -3,6 +3,7 @@
 from . import (  # the public submodules: tn.nn, tn.optim, tn.utils.data, tn.cuda, ...
     accelerator,
     autograd,
+    backends,
     cuda,
     data,
     nn,

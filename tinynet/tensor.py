@@ -164,6 +164,12 @@ class Tensor:
     def __float__(self) -> float:
         return float(self.item())
 
+    def __format__(self, spec: str) -> str:
+        # as torch: a 0-d tensor formats as its number, so f"{loss:.4f}" works
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
+
     def __int__(self) -> int:
         return int(self.item())
 
@@ -857,8 +863,13 @@ class Tensor:
         return _ops.bmm(self, mat2)
 
     # ----- conversion ----------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """`to("cuda")`, `to(tn.float64)`, `to("cpu", tn.float16)`, `to(other_tensor)`."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False,
+           memory_format=None):  # fmt: skip
+        """`to("cuda")`, `to(tn.float64)`, `to("cpu", tn.float16)`, `to(other_tensor)`.
+
+        `non_blocking` and `memory_format` are accepted for torch's signature: copies are
+        synchronous and tensors are always row-major here.
+        """
         device, dtype = to_args(args, device, dtype)
         out = self
         if device is not None:

@@ -511,8 +511,10 @@ class Module:
                 p.grad = None if set_to_none else zeros_like(p.grad)
 
     # ----- devices and dtypes -------------------------------------------------------------------
-    def to(self, *args, device=None, dtype=None) -> Module:
+    def to(self, *args, device=None, dtype=None, non_blocking=False) -> Module:
         """Move parameters and buffers to a device and/or cast the floating ones to a dtype.
+
+        `non_blocking` is accepted for torch's signature (copies are synchronous here).
 
         In place: parameters keep their identity (an optimizer built before still
         holds them). `model.to("cuda")`, `model.to(tn.float64)`, `model.to(t)`.
