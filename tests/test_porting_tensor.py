@@ -417,3 +417,24 @@ def test_backends_flags_scripts_set():
     assert tn.backends.cudnn.benchmark and tn.backends.cudnn.deterministic
     assert tn.backends.mps.is_available() is False
     tn.backends.cudnn.benchmark = tn.backends.cudnn.deterministic = False
+
+
+def test_nonzero_and_one_argument_where(torch, device):
+    rng = np.random.default_rng(0)
+    for shape in [(3, 4), (5,), (2, 3, 2), (), (0, 3)]:
+        a = (rng.random(shape) > 0.5) * rng.normal(size=shape)
+        x, ref = tn.tensor(a, device=device), torch.tensor(a)
+        got = x.nonzero()
+        assert got.dtype == tn.int64 and got.device == x.device
+        np.testing.assert_array_equal(got.numpy(), ref.nonzero().numpy())
+        assert got.shape == tuple(ref.nonzero().shape)
+        for g, w in zip(tn.nonzero(x, as_tuple=True), torch.nonzero(ref, as_tuple=True)):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+        if x.ndim:
+            for g, w in zip(tn.where(x > 0), torch.where(ref > 0)):
+                np.testing.assert_array_equal(g.numpy(), w.numpy())
+            np.testing.assert_array_equal(
+                x[x.nonzero(as_tuple=True)].numpy(), ref[ref.nonzero(as_tuple=True)].numpy()
+            )
+    with pytest.raises(TypeError, match="nonzero: expected a Tensor"):
+        tn.nonzero([1, 0])

@@ -78,6 +78,7 @@ from .ops.indexing import (  # noqa: F401
     getitem,
     index_select,
     narrow,
+    nonzero,
     scatter,
     scatter_add,
     sort,

@@ -551,6 +551,10 @@ class Tensor:
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
 
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the non-zero elements (see `tn.nonzero`)."""
+        return _ops.nonzero(self, as_tuple=as_tuple)
+
     def gather(self, dim, index):
         return _ops.gather(self, dim, index)
 

@@ -20,7 +20,7 @@ from .registry import Arg, Bool, Int, Sample, register
 
 __all__ = [
     "getitem", "gather", "scatter", "scatter_add", "index_select", "sort", "argsort", "topk",
-    "split", "chunk", "unbind", "narrow",
+    "split", "chunk", "unbind", "narrow", "nonzero",
 ]  # fmt: skip
 
 
@@ -540,6 +540,24 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 
 # ----- cutting into pieces -------------------------------------------------------------------
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """The indices of x's non-zero elements, in row-major order (no gradient).
+
+    An (n, x.ndim) int64 tensor, or with `as_tuple=True` one (n,) tensor per dim
+    (what `x[x.nonzero(as_tuple=True)]` and one-argument `tn.where(cond)` use).
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"nonzero: expected a Tensor, got {type(x).__name__}")
+    xp = x.device.xp
+    a = x.data.reshape(1) if x.ndim == 0 else x.data  # torch treats a 0-d input as 1-d
+    idx = [i.astype("int64", copy=False) for i in xp.nonzero(a)]
+    if as_tuple:
+        return tuple(const(x, i) for i in idx)
+    if x.ndim == 0:
+        return const(x, xp.zeros((idx[0].shape[0], 0), dtype="int64"))
+    return const(x, xp.stack(idx, axis=1))
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:
