@@ -438,3 +438,51 @@ def test_nonzero_and_one_argument_where(torch, device):
             )
     with pytest.raises(TypeError, match="nonzero: expected a Tensor"):
         tn.nonzero([1, 0])
+
+
+_COMPOSED = [
+    ("broadcast_to", [(3, 1)], lambda m, x: m.broadcast_to(x, (2, 3, 4))),
+    ("movedim", [(2, 3, 4)], lambda m, x: m.movedim(x, 0, -1)),
+    ("movedim seq", [(2, 3, 4, 5)], lambda m, x: m.movedim(x, (0, 1), (3, 0))),
+    ("moveaxis", [(2, 3, 4)], lambda m, x: m.moveaxis(x, -1, 0)),
+    ("swapaxes", [(2, 3, 4)], lambda m, x: m.swapaxes(x, 0, 2)),
+    ("mT", [(2, 3, 4)], lambda m, x: x.mT),
+    ("unflatten", [(2, 12)], lambda m, x: x.unflatten(1, (3, -1))),
+    ("hstack 1d", [(3,), (2,)], lambda m, a, b: m.hstack([a, b])),
+    ("hstack 2d", [(2, 3), (2, 1)], lambda m, a, b: m.hstack([a, b])),
+    ("vstack", [(3,), (2, 3)], lambda m, a, b: m.vstack([a, b])),
+    ("tile", [(2, 3)], lambda m, x: m.tile(x, (2, 1, 2))),
+    ("tile short", [(2, 3)], lambda m, x: x.tile((2,))),
+    ("outer", [(3,), (4,)], lambda m, a, b: m.outer(a, b)),
+    ("tril", [(4, 5)], lambda m, x: m.tril(x)),
+    ("tril -1", [(2, 4, 3)], lambda m, x: x.tril(-1)),
+    ("triu 1", [(4, 5)], lambda m, x: m.triu(x, 1)),
+    ("triu", [(3, 3)], lambda m, x: x.triu()),
+]
+
+
+@pytest.mark.parametrize("name,shapes,fn", _COMPOSED, ids=[c[0] for c in _COMPOSED])
+def test_composed_movement_names_match_torch(torch, device, name, shapes, fn):
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal(size=s) for s in shapes]
+    xs = [tn.tensor(a, device=device, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, ref = fn(tn, *xs), fn(torch, *ts)
+    assert y.shape == tuple(ref.shape)
+    np.testing.assert_allclose(y.detach().numpy(), ref.detach().numpy())
+    w = rng.normal(size=tuple(ref.shape))
+    (y * tn.tensor(w, device=device)).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+def test_composed_names_bad_input():
+    with pytest.raises(RuntimeError, match=r"outer: expects two 1-D tensors.*\(2, 2\)"):
+        tn.outer(tn.ones(2, 2), tn.ones(3))
+    with pytest.raises(RuntimeError, match=r"tril: input must have at least 2 dims.*\(3,\)"):
+        tn.tril(tn.ones(3))
+    with pytest.raises(RuntimeError, match=r"unflatten: sizes \(4, 4\).*\(12\)"):
+        tn.ones(2, 12).unflatten(1, (4, 4))
+    with pytest.raises(ValueError, match="movedim: source"):
+        tn.ones(2, 3).movedim((0, 1), 0)

@@ -539,6 +539,39 @@ class Tensor:
     def expand(self, *shape):
         return _ops.expand(self, *shape)
 
+    def broadcast_to(self, size):
+        return _ops.broadcast_to(self, size)
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        return _ops.transpose(self, -2, -1)
+
+    def movedim(self, source, destination):
+        return _ops.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return _ops.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def unflatten(self, dim, sizes):
+        return _ops.unflatten(self, dim, sizes)
+
+    def tile(self, dims):
+        return _ops.tile(self, dims)
+
+    def outer(self, vec2):
+        return _ops.outer(self, vec2)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
+
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
 
