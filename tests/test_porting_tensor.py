@@ -486,3 +486,45 @@ def test_composed_names_bad_input():
         tn.ones(2, 12).unflatten(1, (4, 4))
     with pytest.raises(ValueError, match="movedim: source"):
         tn.ones(2, 3).movedim((0, 1), 0)
+
+
+def _same(got, want):
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (got, want)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_bincount_count_nonzero_unique_match_torch(torch, device):
+    labels = np.array([3, 0, 1, 1, 3, 3, 5])
+    x, ref = tn.tensor(labels, device=device), torch.tensor(labels)
+    _same(tn.bincount(x), torch.bincount(ref))
+    _same(x.bincount(minlength=8), ref.bincount(minlength=8))
+    for wdt in ("float32", "float64"):
+        w = np.linspace(0.1, 0.7, 7).astype(wdt)
+        _same(tn.bincount(x, tn.tensor(w, device=device)), torch.bincount(ref, torch.tensor(w)))
+    _same(tn.bincount(tn.tensor([], dtype=tn.int64, device=device), minlength=3),
+          torch.bincount(torch.tensor([], dtype=torch.int64), minlength=3))  # fmt: skip
+    a = np.array([[0, 1.5, 0], [2, 0, -1]])
+    xa, ra = tn.tensor(a, device=device), torch.tensor(a)
+    _same(tn.count_nonzero(xa), torch.count_nonzero(ra))
+    _same(xa.count_nonzero(dim=0), ra.count_nonzero(dim=0))
+    _same(tn.count_nonzero(xa, dim=(0, 1)), torch.count_nonzero(ra, dim=(0, 1)))
+    m = np.array([[3, 1, 2], [1, 3, 3]])
+    xm, rm = tn.tensor(m, device=device), torch.tensor(m)
+    _same(xm.unique(), rm.unique())
+    for kw in ({"return_inverse": True}, {"return_counts": True},
+               {"return_inverse": True, "return_counts": True, "sorted": False}):  # fmt: skip
+        for g, w in zip(tn.unique(xm, **kw), torch.unique(rm, **kw)):
+            _same(g, w)
+    rows = [[1, 2], [0, 5], [1, 2]]
+    got = tn.unique(tn.tensor(rows, device=device), dim=0, return_counts=True)
+    for g, w in zip(got, torch.unique(torch.tensor(rows), dim=0, return_counts=True)):
+        _same(g, w)
+
+
+def test_bincount_bad_input():
+    with pytest.raises(RuntimeError, match="bincount: only supports 1-d non-negative integral"):
+        tn.bincount(tn.tensor([0.5, 1.0]))
+    with pytest.raises(RuntimeError, match="negative value"):
+        tn.bincount(tn.tensor([1, -1]))
+    with pytest.raises(RuntimeError, match=r"weights must have the input's shape \(2,\)"):
+        tn.bincount(tn.tensor([1, 0]), weights=tn.ones(3))

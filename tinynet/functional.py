@@ -85,6 +85,7 @@ from .ops.indexing import (  # noqa: F401
     split,
     topk,
     unbind,
+    unique,
 )
 from .ops.linalg import bmm, einsum, matmul  # noqa: F401
 from .ops.movement import (  # noqa: F401
@@ -124,6 +125,8 @@ from .ops.reduce import (  # noqa: F401
     any,
     argmax,
     argmin,
+    bincount,
+    count_nonzero,
     cumprod,
     cumsum,
     log_softmax,

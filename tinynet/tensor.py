@@ -584,6 +584,16 @@ class Tensor:
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
 
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (see `tn.unique`)."""
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return _ops.bincount(self, weights, minlength)
+
+    def count_nonzero(self, dim=None):
+        return _ops.count_nonzero(self, dim)
+
     def nonzero(self, *, as_tuple=False):
         """The indices of the non-zero elements (see `tn.nonzero`)."""
         return _ops.nonzero(self, as_tuple=as_tuple)
