@@ -6,7 +6,8 @@ with ``classes[label]``) and pytorch/examples mnist/main.py ``test()`` (``model.
 ``output.argmax(dim=1, keepdim=True)``, ``pred.eq(target.view_as(pred)).sum().item()``,
 ``F.nll_loss(..., reduction='sum')``), on NumPy uint8 images
 ``torch.from_numpy(x).float().div(255)``; ``F.softmax``, ``torch.cat``, ``torch.stack``,
-``.numpy()``, ``.tolist()`` for collecting predictions.
+``.numpy()``, ``.tolist()`` for collecting predictions; plus the usual He init through
+``net.apply(init_weights)`` and ``CrossEntropyLoss(label_smoothing=0.1)``.
 
 Original imports:
     import numpy as np
@@ -54,8 +55,19 @@ images = (images - 0.5) / 0.5
 labels = torch.from_numpy(rng.integers(0, 10, size=40)).long()
 batches = [(images[i : i + 8], labels[i : i + 8]) for i in range(0, 40, 8)]
 
+def init_weights(m):  # the usual addition: He init via model.apply
+    if isinstance(m, nn.Conv2d):
+        nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        if m.bias is not None:
+            nn.init.constant_(m.bias, 0)
+    elif isinstance(m, nn.Linear):
+        nn.init.xavier_uniform_(m.weight)
+        nn.init.zeros_(m.bias)
+
+
 net = Net()
-criterion = nn.CrossEntropyLoss()
+net.apply(init_weights)
+criterion = nn.CrossEntropyLoss(label_smoothing=0.1)
 optimizer = optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
 losses = []
 for epoch in range(3):
