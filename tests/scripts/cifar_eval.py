@@ -55,6 +55,7 @@ images = (images - 0.5) / 0.5
 labels = torch.from_numpy(rng.integers(0, 10, size=40)).long()
 batches = [(images[i : i + 8], labels[i : i + 8]) for i in range(0, 40, 8)]
 
+
 def init_weights(m):  # the usual addition: He init via model.apply
     if isinstance(m, nn.Conv2d):
         nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
