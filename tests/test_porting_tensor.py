@@ -458,6 +458,19 @@ _COMPOSED = [
     ("tril -1", [(2, 4, 3)], lambda m, x: x.tril(-1)),
     ("triu 1", [(4, 5)], lambda m, x: m.triu(x, 1)),
     ("triu", [(3, 3)], lambda m, x: x.triu()),
+    ("repeat_interleave", [(2, 3)], lambda m, x: x.repeat_interleave(2)),
+    ("repeat_interleave dim", [(2, 3)], lambda m, x: m.repeat_interleave(x, 3, dim=0)),
+    (
+        "repeat_interleave counts",
+        [(2, 3)],
+        lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), 1),
+    ),
+    ("masked_select", [(3, 4)], lambda m, x: m.masked_select(x, x > 0)),
+    (
+        "masked_select bcast",
+        [(3, 4)],
+        lambda m, x: x.masked_select(m.arange(4, device=x.device) != 1),
+    ),
 ]
 
 
@@ -486,6 +499,14 @@ def test_composed_names_bad_input():
         tn.ones(2, 12).unflatten(1, (4, 4))
     with pytest.raises(ValueError, match="movedim: source"):
         tn.ones(2, 3).movedim((0, 1), 0)
+    with pytest.raises(
+        RuntimeError, match=r"repeat_interleave: repeats must be non-negative.*\[1, 2\]"
+    ):
+        tn.ones(3).repeat_interleave(tn.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="masked_select: mask must be a bool tensor"):
+        tn.ones(3).masked_select(tn.ones(3))
+    with pytest.raises(RuntimeError, match=r"masked_select: input \(3,\) and mask \(2,\)"):
+        tn.ones(3).masked_select(tn.tensor([True, False]))
 
 
 def _same(got, want):

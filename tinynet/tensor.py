@@ -566,6 +566,12 @@ class Tensor:
     def outer(self, vec2):
         return _ops.outer(self, vec2)
 
+    def repeat_interleave(self, repeats, dim=None):
+        return _ops.repeat_interleave(self, repeats, dim)
+
+    def masked_select(self, mask):
+        return _ops.masked_select(self, mask)
+
     def tril(self, diagonal=0):
         return _ops.tril(self, diagonal)
 

@@ -20,7 +20,7 @@ __all__ = [
     "reshape", "view", "flatten", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
     "contiguous", "clone", "to_device", "cat", "stack", "pad", "flip", "roll", "repeat",
     "unfold", "broadcast_to", "movedim", "moveaxis", "swapaxes", "swapdims", "unflatten",
-    "hstack", "vstack", "tile", "outer", "tril", "triu",
+    "hstack", "vstack", "tile", "outer", "tril", "triu", "repeat_interleave", "masked_select",
 ]  # fmt: skip
 
 
@@ -750,3 +750,48 @@ def tril(x, diagonal: int = 0) -> Tensor:
 def triu(x, diagonal: int = 0) -> Tensor:
     """x with the elements below the `diagonal`-th diagonal set to 0."""
     return _triangle("triu", x, diagonal, False)
+
+
+def repeat_interleave(x, repeats, dim: int | None = None) -> Tensor:
+    """Each element (or slice along `dim`) repeated `repeats` times in place; `repeats` an
+    int or a 1-D integer tensor of one count per slice. Without `dim`, x is flattened."""
+    from .indexing import index_select
+
+    if dim is None:
+        x, dim = reshape(x, -1), 0
+    d = _dim("repeat_interleave", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.is_floating_point or repeats.ndim > 1:
+            raise RuntimeError(
+                f"repeat_interleave: repeats must be an int or a 0-d/1-d integer tensor, got "
+                f"{repeats.dtype} of shape {tuple(repeats.shape)}"
+            )
+        counts = repeats.device.backend.to_host(repeats.data).reshape(-1)
+    else:
+        counts = np.asarray([repeats])
+    if counts.size == 1:
+        counts = np.repeat(counts, n)
+    if counts.size != n or (counts < 0).any():
+        raise RuntimeError(
+            f"repeat_interleave: repeats must be non-negative with one count per slice "
+            f"({n} along dim {dim}), got {counts.tolist()}"
+        )
+    idx = np.repeat(np.arange(n), counts.astype(np.int64))
+    return index_select(
+        x, d, Tensor._make(x.device.backend.from_host(idx, x.device.index), x.device, False, None)
+    )
+
+
+def masked_select(x, mask) -> Tensor:
+    """The 1-D tensor of x's elements where the bool `mask` is True (both broadcast)."""
+    if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool_:
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_select: mask must be a bool tensor, got {got}")
+    try:
+        shape = np.broadcast_shapes(tuple(x.shape), tuple(mask.shape))
+    except ValueError:
+        raise RuntimeError(
+            f"masked_select: input {tuple(x.shape)} and mask {tuple(mask.shape)} do not broadcast"
+        ) from None
+    return expand(x, *shape)[expand(mask, *shape)]
