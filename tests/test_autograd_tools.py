@@ -653,7 +653,7 @@ def test_detect_anomaly_nan_in_a_user_function_and_without_anomaly_mode():
 
         @staticmethod
         def forward(ctx, x):
-            return x.copy()
+            return x.clone()
 
         @staticmethod
         def backward(ctx, grad):

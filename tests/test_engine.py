@@ -642,3 +642,99 @@ def test_docs_line_references_into_engine_py_are_current():
     assert len(refs) >= 6, "docs/autograd.md section 13 quotes engine.py lines"
     for n, code in refs:
         assert code in lines[int(n) - 1], f"engine.py:{n} no longer reads {code!r}"
+
+
+class _MyReLU(tn.autograd.Function):
+    """PyTorch's tutorial MyReLU: forward on Tensors with Tensor methods, needs_input_grad.
+    y = x.clamp(min=0);  dx = grad * (x >= 0)
+    """
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        grad_input = None
+        if ctx.needs_input_grad[0]:
+            grad_input = grad.clone()
+            grad_input[x < 0] = 0
+        return grad_input
+
+
+def test_user_function_forward_gets_tensors_as_in_torch(torch):
+    seen = []
+
+    class Spy(tn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            seen.append((type(x), x.requires_grad, tn.is_grad_enabled(), ctx.needs_input_grad))
+            y = x * k
+            ctx.save_for_backward(x, y)
+            return y
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, y = ctx.saved_tensors
+            return grad * y / x, None
+
+    x = _t([1.0, 2.0])
+    Spy.apply(x, 3.0).sum().backward()
+    assert seen[0] == (tn.Tensor, False, False, (True, False))
+    np.testing.assert_allclose(x.grad.numpy(), [3.0, 3.0])
+    with tn.no_grad():
+        Spy.apply(x, 3.0)
+    assert seen[1][3] == (False, False)  # torch: one False per input when nothing records
+
+    xa = np.array([-1.5, 0.5, 2.0, -0.25])
+    x = _t(xa)
+    y = _MyReLU.apply(x)
+    (y * tn.tensor([1.0, 2.0, 3.0, 4.0], dtype=tn.float64)).sum().backward()
+    xt = torch.tensor(xa, requires_grad=True)
+    (xt.clamp(min=0) * torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), xt.clamp(min=0).detach().numpy())
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy())
+    assert tn.autograd.gradcheck(_MyReLU.apply, (_t([0.3, -0.7, 1.1]),))
+
+
+def test_user_function_may_opt_into_arrays():
+    class OnArrays(tn.autograd.Function):
+        forward_on_arrays = True
+
+        @staticmethod
+        def forward(ctx, x):
+            assert isinstance(x, np.ndarray)
+            return np.maximum(x, 0)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad
+
+    assert isinstance(OnArrays.apply(_t([1.0, -1.0])), tn.Tensor)
+
+
+def test_inference_mode_records_nothing_like_torch(torch):
+    x = _t([1.0, 2.0])
+    xt = torch.tensor([1.0, 2.0], requires_grad=True)
+    with tn.inference_mode(), torch.inference_mode():
+        assert tn.is_inference_mode_enabled() == torch.is_inference_mode_enabled() is True
+        assert tn.is_grad_enabled() == torch.is_grad_enabled() is False
+        y, yt = x * 2, xt * 2
+    assert y.requires_grad == yt.requires_grad is False
+    assert tn.is_inference_mode_enabled() == torch.is_inference_mode_enabled() is False
+    assert tn.is_grad_enabled() == torch.is_grad_enabled() is True
+    with tn.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @tn.inference_mode()
+    def called():
+        return (x * 2).requires_grad, tn.is_inference_mode_enabled()
+
+    @tn.inference_mode
+    def bare():
+        return (x * 2).requires_grad
+
+    assert called() == (False, True) and bare() is False and tn.is_grad_enabled()
+    assert tn.autograd.inference_mode is tn.inference_mode

@@ -317,3 +317,235 @@ def test_prod_with_zeros_matches_torch(torch, dim):
     ty.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
     assert tn.prod(tn.tensor([1, 2, 3])).dtype is tn.int64
+
+
+def test_functions_take_dot_data_as_torch_code_passes_it(torch):
+    """torch's `.data` is a Tensor, so ported code calls `torch.max(outputs.data, 1)`,
+    `torch.cat([a.data, b.data])`; tinynet's `.data` is the array, taken as a Tensor."""
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5, 4)).astype(np.float32)
+    out = tn.tensor(a, requires_grad=True) * 2
+    ref = torch.tensor(a) * 2
+    _, predicted = tn.max(out.data, 1)
+    _, predicted_t = torch.max(ref.data, 1)
+    assert isinstance(predicted, tn.Tensor)
+    np.testing.assert_array_equal(predicted.numpy(), predicted_t.numpy())
+    both = tn.cat([out.data, out.data], 0)
+    np.testing.assert_array_equal(both.numpy(), torch.cat([ref.data, ref.data], 0).numpy())
+    np.testing.assert_allclose(
+        tn.softmax(out.data, dim=1).numpy(), torch.softmax(ref.data, dim=1).numpy(), rtol=1e-6
+    )
+    assert not tn.sum(out.data).requires_grad
+    assert tn.max.__name__ == "max" and "maximum" in tn.max.__doc__
+
+
+def test_as_tensor_shares_or_converts_as_torch(torch):
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    t, ref = tn.as_tensor(a), torch.as_tensor(a)
+    a[0, 0] = 7.0  # both share the array's memory
+    assert t[0, 0].item() == ref[0, 0].item() == 7.0
+    cases = [([1, 2], {}), ([1.5, 2], {}), (np.arange(3), {}), (a, {"dtype": "float64"})]
+    cases += [(3.5, {}), (np.array([True, False]), {}), ([[1, 2]], {"dtype": "int32"})]
+    for data, kw in cases:
+        tkw = {k: getattr(torch, v) for k, v in kw.items()}
+        nkw = {k: getattr(tn, v) for k, v in kw.items()}
+        got, want = tn.as_tensor(data, **nkw), torch.as_tensor(data, **tkw)
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    x = tn.ones(2, requires_grad=True) * 2
+    assert tn.as_tensor(x) is x
+    y = tn.as_tensor(x, dtype=tn.float64)
+    assert y.dtype == tn.float64 and y.grad_fn is not None
+
+
+def test_old_size_names_and_get_device(torch):
+    t, ref = tn.zeros(2, 3, 4), torch.zeros(2, 3, 4)
+    assert t.nelement() == ref.nelement() == 24
+    assert t.ndimension() == ref.ndimension() == 3
+    assert t.get_device() == ref.get_device() == -1
+
+
+def test_format_a_0d_tensor_as_its_number(torch):
+    for v, spec in [(3.14159, ".2f"), (2.5, ""), (7, ">4d"), (1e-5, ".3e")]:
+        assert format(tn.tensor(v), spec) == format(torch.tensor(v), spec)
+    loss = tn.tensor(0.123456)
+    assert f"loss {loss:.4f}" == "loss 0.1235"
+    with pytest.raises(TypeError):
+        format(tn.ones(2), ".2f")
+    with pytest.raises(TypeError):
+        format(torch.ones(2), ".2f")
+
+
+def test_to_takes_non_blocking_and_memory_format():
+    import tinynet.nn as nn
+
+    x = tn.arange(4.0)
+    y = x.to("cpu", non_blocking=True)
+    z = x.to(tn.float64, non_blocking=True, memory_format=None)
+    assert y is x and z.dtype == tn.float64
+    m = nn.Linear(2, 2)
+    assert m.to(tn.device("cpu"), non_blocking=True) is m
+
+
+def test_cuda_seeding_leaves_the_cpu_stream_alone(device):
+    from tinynet import backend
+
+    tn.manual_seed(3)
+    a = tn.rand(4)
+    tn.manual_seed(3)
+    tn.cuda.manual_seed(9)
+    tn.cuda.manual_seed_all(9)  # no GPU needed, as in torch
+    np.testing.assert_array_equal(tn.rand(4).numpy(), a.numpy())
+    if device.type == "cpu":
+        return
+    # the mechanism behind tn.cuda.manual_seed*: seeding one device type apart
+    backend.manual_seed_type(device.type, 11)
+    b = tn.rand(4, device=device).numpy()
+    tn.manual_seed(0)
+    backend.manual_seed_type(device.type, 11)
+    np.testing.assert_array_equal(tn.rand(4, device=device).numpy(), b)
+    tn.manual_seed(0)  # manual_seed reseeds every device again, forgetting the type's seed
+    c = tn.rand(4, device=device).numpy()
+    tn.manual_seed(0)
+    np.testing.assert_array_equal(tn.rand(4, device=device).numpy(), c)
+    assert not np.array_equal(b, c)
+
+
+def test_backends_flags_scripts_set():
+    tn.backends.cudnn.benchmark = True
+    tn.backends.cudnn.deterministic = True
+    assert tn.backends.cudnn.benchmark and tn.backends.cudnn.deterministic
+    assert tn.backends.mps.is_available() is False
+    tn.backends.cudnn.benchmark = tn.backends.cudnn.deterministic = False
+
+
+def test_nonzero_and_one_argument_where(torch, device):
+    rng = np.random.default_rng(0)
+    for shape in [(3, 4), (5,), (2, 3, 2), (), (0, 3)]:
+        a = (rng.random(shape) > 0.5) * rng.normal(size=shape)
+        x, ref = tn.tensor(a, device=device), torch.tensor(a)
+        got = x.nonzero()
+        assert got.dtype == tn.int64 and got.device == x.device
+        np.testing.assert_array_equal(got.numpy(), ref.nonzero().numpy())
+        assert got.shape == tuple(ref.nonzero().shape)
+        for g, w in zip(tn.nonzero(x, as_tuple=True), torch.nonzero(ref, as_tuple=True)):
+            np.testing.assert_array_equal(g.numpy(), w.numpy())
+        if x.ndim:
+            for g, w in zip(tn.where(x > 0), torch.where(ref > 0)):
+                np.testing.assert_array_equal(g.numpy(), w.numpy())
+            np.testing.assert_array_equal(
+                x[x.nonzero(as_tuple=True)].numpy(), ref[ref.nonzero(as_tuple=True)].numpy()
+            )
+    with pytest.raises(TypeError, match="nonzero: expected a Tensor"):
+        tn.nonzero([1, 0])
+
+
+_COMPOSED = [
+    ("broadcast_to", [(3, 1)], lambda m, x: m.broadcast_to(x, (2, 3, 4))),
+    ("movedim", [(2, 3, 4)], lambda m, x: m.movedim(x, 0, -1)),
+    ("movedim seq", [(2, 3, 4, 5)], lambda m, x: m.movedim(x, (0, 1), (3, 0))),
+    ("moveaxis", [(2, 3, 4)], lambda m, x: m.moveaxis(x, -1, 0)),
+    ("swapaxes", [(2, 3, 4)], lambda m, x: m.swapaxes(x, 0, 2)),
+    ("mT", [(2, 3, 4)], lambda m, x: x.mT),
+    ("unflatten", [(2, 12)], lambda m, x: x.unflatten(1, (3, -1))),
+    ("hstack 1d", [(3,), (2,)], lambda m, a, b: m.hstack([a, b])),
+    ("hstack 2d", [(2, 3), (2, 1)], lambda m, a, b: m.hstack([a, b])),
+    ("vstack", [(3,), (2, 3)], lambda m, a, b: m.vstack([a, b])),
+    ("tile", [(2, 3)], lambda m, x: m.tile(x, (2, 1, 2))),
+    ("tile short", [(2, 3)], lambda m, x: x.tile((2,))),
+    ("outer", [(3,), (4,)], lambda m, a, b: m.outer(a, b)),
+    ("tril", [(4, 5)], lambda m, x: m.tril(x)),
+    ("tril -1", [(2, 4, 3)], lambda m, x: x.tril(-1)),
+    ("triu 1", [(4, 5)], lambda m, x: m.triu(x, 1)),
+    ("triu", [(3, 3)], lambda m, x: x.triu()),
+    ("repeat_interleave", [(2, 3)], lambda m, x: x.repeat_interleave(2)),
+    ("repeat_interleave dim", [(2, 3)], lambda m, x: m.repeat_interleave(x, 3, dim=0)),
+    (
+        "repeat_interleave counts",
+        [(2, 3)],
+        lambda m, x: x.repeat_interleave(m.tensor([1, 0, 2]), 1),
+    ),
+    ("masked_select", [(3, 4)], lambda m, x: m.masked_select(x, x > 0)),
+    (
+        "masked_select bcast",
+        [(3, 4)],
+        lambda m, x: x.masked_select(m.arange(4, device=x.device) != 1),
+    ),
+]
+
+
+@pytest.mark.parametrize("name,shapes,fn", _COMPOSED, ids=[c[0] for c in _COMPOSED])
+def test_composed_movement_names_match_torch(torch, device, name, shapes, fn):
+    rng = np.random.default_rng(1)
+    arrays = [rng.normal(size=s) for s in shapes]
+    xs = [tn.tensor(a, device=device, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, ref = fn(tn, *xs), fn(torch, *ts)
+    assert y.shape == tuple(ref.shape)
+    np.testing.assert_allclose(y.detach().numpy(), ref.detach().numpy())
+    w = rng.normal(size=tuple(ref.shape))
+    (y * tn.tensor(w, device=device)).sum().backward()
+    (ref * torch.tensor(w)).sum().backward()
+    for x, t in zip(xs, ts):
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy())
+
+
+def test_composed_names_bad_input():
+    with pytest.raises(RuntimeError, match=r"outer: expects two 1-D tensors.*\(2, 2\)"):
+        tn.outer(tn.ones(2, 2), tn.ones(3))
+    with pytest.raises(RuntimeError, match=r"tril: input must have at least 2 dims.*\(3,\)"):
+        tn.tril(tn.ones(3))
+    with pytest.raises(RuntimeError, match=r"unflatten: sizes \(4, 4\).*\(12\)"):
+        tn.ones(2, 12).unflatten(1, (4, 4))
+    with pytest.raises(ValueError, match="movedim: source"):
+        tn.ones(2, 3).movedim((0, 1), 0)
+    with pytest.raises(
+        RuntimeError, match=r"repeat_interleave: repeats must be non-negative.*\[1, 2\]"
+    ):
+        tn.ones(3).repeat_interleave(tn.tensor([1, 2]))
+    with pytest.raises(RuntimeError, match="masked_select: mask must be a bool tensor"):
+        tn.ones(3).masked_select(tn.ones(3))
+    with pytest.raises(RuntimeError, match=r"masked_select: input \(3,\) and mask \(2,\)"):
+        tn.ones(3).masked_select(tn.tensor([True, False]))
+
+
+def _same(got, want):
+    assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (got, want)
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_bincount_count_nonzero_unique_match_torch(torch, device):
+    labels = np.array([3, 0, 1, 1, 3, 3, 5])
+    x, ref = tn.tensor(labels, device=device), torch.tensor(labels)
+    _same(tn.bincount(x), torch.bincount(ref))
+    _same(x.bincount(minlength=8), ref.bincount(minlength=8))
+    for wdt in ("float32", "float64"):
+        w = np.linspace(0.1, 0.7, 7).astype(wdt)
+        _same(tn.bincount(x, tn.tensor(w, device=device)), torch.bincount(ref, torch.tensor(w)))
+    _same(tn.bincount(tn.tensor([], dtype=tn.int64, device=device), minlength=3),
+          torch.bincount(torch.tensor([], dtype=torch.int64), minlength=3))  # fmt: skip
+    a = np.array([[0, 1.5, 0], [2, 0, -1]])
+    xa, ra = tn.tensor(a, device=device), torch.tensor(a)
+    _same(tn.count_nonzero(xa), torch.count_nonzero(ra))
+    _same(xa.count_nonzero(dim=0), ra.count_nonzero(dim=0))
+    _same(tn.count_nonzero(xa, dim=(0, 1)), torch.count_nonzero(ra, dim=(0, 1)))
+    m = np.array([[3, 1, 2], [1, 3, 3]])
+    xm, rm = tn.tensor(m, device=device), torch.tensor(m)
+    _same(xm.unique(), rm.unique())
+    for kw in ({"return_inverse": True}, {"return_counts": True},
+               {"return_inverse": True, "return_counts": True, "sorted": False}):  # fmt: skip
+        for g, w in zip(tn.unique(xm, **kw), torch.unique(rm, **kw)):
+            _same(g, w)
+    rows = [[1, 2], [0, 5], [1, 2]]
+    got = tn.unique(tn.tensor(rows, device=device), dim=0, return_counts=True)
+    for g, w in zip(got, torch.unique(torch.tensor(rows), dim=0, return_counts=True)):
+        _same(g, w)
+
+
+def test_bincount_bad_input():
+    with pytest.raises(RuntimeError, match="bincount: only supports 1-d non-negative integral"):
+        tn.bincount(tn.tensor([0.5, 1.0]))
+    with pytest.raises(RuntimeError, match="negative value"):
+        tn.bincount(tn.tensor([1, -1]))
+    with pytest.raises(RuntimeError, match=r"weights must have the input's shape \(2,\)"):
+        tn.bincount(tn.tensor([1, 0]), weights=tn.ones(3))

@@ -199,3 +199,20 @@ def test_torch_checkpoint_loads_in_tinynet(torch, tmp_path):
     np.testing.assert_allclose(_np(net(tn.tensor(x))), _np(tnet(torch.tensor(x))), rtol=1e-4,
                                atol=1e-5)  # fmt: skip
     assert os.path.getsize(path) > 0
+
+
+def test_load_takes_torchs_keywords(tmp_path):
+    """torch.load(path, map_location=..., weights_only=...) ports unchanged."""
+    sd = {"w": tn.arange(6.0).view(2, 3), "b": tn.zeros(2)}
+    path = tmp_path / "m.safetensors"
+    tn.save(sd, path)
+    cases = [{"map_location": "cpu"}, {"map_location": tn.device("cpu")}, {"weights_only": True}]
+    cases.append({"weights_only": False, "map_location": "cpu"})
+    for kwargs in cases:
+        got = tn.load(path, **kwargs)
+        assert list(got) == ["w", "b"] and got["w"].device.type == "cpu"
+        np.testing.assert_array_equal(got["w"].numpy(), sd["w"].numpy())
+    with pytest.raises(ValueError, match="map_location or device, not both"):
+        tn.load(path, "cpu", device="cpu")  # torch's second positional is map_location
+    with pytest.raises(TypeError, match="map_location must be a device string"):
+        tn.load(path, map_location=3)

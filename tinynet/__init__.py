@@ -3,6 +3,7 @@
 from . import (  # the public submodules: tn.nn, tn.optim, tn.utils.data, tn.cuda, ...
     accelerator,
     autograd,
+    backends,
     cuda,
     data,
     nn,
@@ -12,7 +13,14 @@ from . import (  # the public submodules: tn.nn, tn.optim, tn.utils.data, tn.cud
     utils,
     viz,
 )
-from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .backend import (
     Device,
     Generator,
@@ -23,6 +31,7 @@ from .backend import (
 )
 from .creation import (
     arange,
+    as_tensor,
     empty,
     empty_like,
     eye,

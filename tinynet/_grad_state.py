@@ -10,6 +10,7 @@ import threading
 
 class _State(threading.local):
     enabled = True  # class defaults: every new thread starts with grad on, anomaly off
+    inference = False  # inside inference_mode()
     anomaly = False
     tapes: tuple = ()  # the tape() recorders active in this thread (autograd/tape.py)
     watch = False  # anomaly or tapes: the one flag the engine tests per recorded node

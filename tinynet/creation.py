@@ -296,6 +296,28 @@ def from_numpy(a: np.ndarray) -> Tensor:
     return Tensor._make(a, as_device("cpu"), False, None)
 
 
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """`data` as a Tensor, sharing memory where it can (torch.as_tensor).
+
+    A Tensor already of that dtype and device comes back itself (grad history kept),
+    otherwise converted with `.to`; a NumPy array bound for the CPU with its own dtype
+    shares its memory, as `from_numpy`; anything else is copied, as `tensor`.
+    """
+    from .tensor import tensor
+
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device)
+    dev = as_device(device) if device is not None else backend.get_default_device()
+    if isinstance(data, np.ndarray) and dev.type == "cpu":
+        try:
+            dt = dtypes.as_dtype(data.dtype)
+        except TypeError:
+            dt = None
+        if dt is not None and dt.np == data.dtype and (dtype is None or dtype == dt):
+            return from_numpy(data)
+    return tensor(data, dtype=dtype, device=dev)
+
+
 def from_dlpack(x) -> Tensor:
     """A tensor sharing memory with any DLPack producer: a NumPy or CuPy array, a torch tensor.
 

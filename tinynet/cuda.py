@@ -11,6 +11,7 @@ from . import backend as _backend
 __all__ = [
     "is_available", "device_count", "synchronize", "current_device", "get_device_name",
     "device", "memory_allocated", "memory_reserved", "empty_cache", "unavailable_reason",
+    "manual_seed", "manual_seed_all",
 ]  # fmt: skip
 
 
@@ -77,3 +78,16 @@ def empty_cache() -> None:
     """Return cached, unused pool blocks to the driver (what `nvidia-smi` shows shrinks)."""
     if is_available():
         _backend._load("cuda").empty_cache()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the GPUs' random generators (not the CPU's); a no-op without CUDA, as in torch.
+
+    tinynet seeds every GPU together, so this is `manual_seed_all`.
+    """
+    _backend.manual_seed_type("cuda", seed)
+
+
+def manual_seed_all(seed: int) -> None:
+    """Seed every GPU's random generator (not the CPU's); a no-op without CUDA."""
+    _backend.manual_seed_type("cuda", seed)

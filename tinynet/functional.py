@@ -4,9 +4,12 @@ Also the small utilities torch keeps beside them: is_tensor, numel, set_num_thre
 """
 
 import builtins as _builtins
+import functools as _functools
 
+import numpy as _np
 import threadpoolctl as _threadpoolctl
 
+from .backend import device_of as _device_of
 from .ops.elementwise import (  # noqa: F401
     abs,
     add,
@@ -75,31 +78,47 @@ from .ops.indexing import (  # noqa: F401
     getitem,
     index_select,
     narrow,
+    nonzero,
     scatter,
     scatter_add,
     sort,
     split,
     topk,
     unbind,
+    unique,
 )
 from .ops.linalg import bmm, einsum, matmul  # noqa: F401
 from .ops.movement import (  # noqa: F401
+    broadcast_to,
     cat,
     clone,
     contiguous,
     expand,
     flatten,
     flip,
+    hstack,
+    masked_select,
+    moveaxis,
+    movedim,
+    outer,
     pad,
     permute,
+    repeat_interleave,
     reshape,
     roll,
     squeeze,
     stack,
+    swapaxes,
+    swapdims,
     t,
+    tile,
     transpose,
+    tril,
+    triu,
+    unflatten,
     unsqueeze,
     view,
+    vstack,
 )
 from .ops.reduce import (  # noqa: F401
     all,
@@ -108,6 +127,8 @@ from .ops.reduce import (  # noqa: F401
     any,
     argmax,
     argmin,
+    bincount,
+    count_nonzero,
     cumprod,
     cumsum,
     log_softmax,
@@ -123,6 +144,35 @@ from .ops.reduce import (  # noqa: F401
     var,
 )
 from .tensor import Tensor as _Tensor
+
+
+def _as_tensor_arg(a):
+    """A backend array (what `t.data` is) as an untracked Tensor sharing its memory."""
+    if isinstance(a, (list, tuple)):
+        return type(a)(_as_tensor_arg(e) for e in a) if _builtins.any(map(_is_array, a)) else a
+    return _Tensor._make(a, _device_of(a), False, None) if _is_array(a) else a
+
+
+def _is_array(a) -> bool:
+    return hasattr(a, "__array_namespace__") and not isinstance(a, (_Tensor, _np.generic))
+
+
+def _arrays_ok(fn):
+    """`fn` with backend-array arguments taken as Tensors: torch's `.data` is a Tensor, so
+    ported code says `torch.max(outputs.data, 1)`; tinynet's `.data` is the array."""
+
+    @_functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*map(_as_tensor_arg, args), **kwargs)
+
+    return wrapper
+
+
+for _name in [n for n, v in list(globals().items()) if getattr(v, "__module__", "") in (
+    "tinynet.ops.elementwise", "tinynet.ops.indexing", "tinynet.ops.linalg",
+    "tinynet.ops.movement", "tinynet.ops.reduce",
+) and callable(v) and not isinstance(v, type) and not n.startswith("_")]:  # fmt: skip
+    globals()[_name] = _arrays_ok(globals()[_name])
 
 clip = clamp
 absolute = abs

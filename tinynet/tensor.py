@@ -91,6 +91,18 @@ class Tensor:
     def element_size(self) -> int:
         return self.data.itemsize
 
+    def nelement(self) -> int:
+        """The number of elements (torch's older name for numel)."""
+        return self.numel()
+
+    def ndimension(self) -> int:
+        """The number of dimensions (torch's older name for dim)."""
+        return self.ndim
+
+    def get_device(self) -> int:
+        """The CUDA device index, or -1 on the CPU (as torch)."""
+        return -1 if self._device.type == "cpu" else (self._device.index or 0)
+
     @property
     def nbytes(self) -> int:
         return int(self.data.nbytes)
@@ -154,6 +166,12 @@ class Tensor:
 
     def __float__(self) -> float:
         return float(self.item())
+
+    def __format__(self, spec: str) -> str:
+        # as torch: a 0-d tensor formats as its number, so f"{loss:.4f}" works
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return object.__format__(self, spec)
 
     def __int__(self) -> int:
         return int(self.item())
@@ -611,6 +629,45 @@ class Tensor:
     def expand(self, *shape):
         return _ops.expand(self, *shape)
 
+    def broadcast_to(self, size):
+        return _ops.broadcast_to(self, size)
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of matrices transposed)."""
+        return _ops.transpose(self, -2, -1)
+
+    def movedim(self, source, destination):
+        return _ops.movedim(self, source, destination)
+
+    moveaxis = movedim
+
+    def swapaxes(self, axis0, axis1):
+        return _ops.transpose(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def unflatten(self, dim, sizes):
+        return _ops.unflatten(self, dim, sizes)
+
+    def tile(self, dims):
+        return _ops.tile(self, dims)
+
+    def outer(self, vec2):
+        return _ops.outer(self, vec2)
+
+    def repeat_interleave(self, repeats, dim=None):
+        return _ops.repeat_interleave(self, repeats, dim)
+
+    def masked_select(self, mask):
+        return _ops.masked_select(self, mask)
+
+    def tril(self, diagonal=0):
+        return _ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return _ops.triu(self, diagonal)
+
     def expand_as(self, other):
         return _ops.expand(self, other.shape)
 
@@ -622,6 +679,20 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         return _ops.masked_fill(self, mask, value)
+
+    def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
+        """The distinct values (see `tn.unique`)."""
+        return _ops.unique(self, sorted, return_inverse, return_counts, dim)
+
+    def bincount(self, weights=None, minlength=0):
+        return _ops.bincount(self, weights, minlength)
+
+    def count_nonzero(self, dim=None):
+        return _ops.count_nonzero(self, dim)
+
+    def nonzero(self, *, as_tuple=False):
+        """The indices of the non-zero elements (see `tn.nonzero`)."""
+        return _ops.nonzero(self, as_tuple=as_tuple)
 
     def gather(self, dim, index):
         return _ops.gather(self, dim, index)
@@ -935,8 +1006,13 @@ class Tensor:
         return _ops.bmm(self, mat2)
 
     # ----- conversion ----------------------------------------------------------------
-    def to(self, *args, dtype=None, device=None, copy=False):
-        """`to("cuda")`, `to(tn.float64)`, `to("cpu", tn.float16)`, `to(other_tensor)`."""
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False,
+           memory_format=None):  # fmt: skip
+        """`to("cuda")`, `to(tn.float64)`, `to("cpu", tn.float16)`, `to(other_tensor)`.
+
+        `non_blocking` and `memory_format` are accepted for torch's signature: copies are
+        synchronous and tensors are always row-major here.
+        """
         device, dtype = to_args(args, device, dtype)
         out = self
         if device is not None:

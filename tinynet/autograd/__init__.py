@@ -11,6 +11,7 @@ from .grad_mode import (
     enable_grad,
     inference_mode,
     is_grad_enabled,
+    is_inference_mode_enabled,
     no_grad,
     set_grad_enabled,
 )
@@ -88,6 +89,6 @@ from . import functional  # noqa: E402  (a cycle: functional uses grad, defined 
 
 __all__ = [
     "Function", "backward", "grad", "gradcheck", "no_grad", "enable_grad", "set_grad_enabled",
-    "inference_mode",
-    "is_grad_enabled", "detect_anomaly", "functional", "tape", "Tape",
+    "is_grad_enabled", "detect_anomaly", "functional", "tape", "Tape", "inference_mode",
+    "is_inference_mode_enabled",
 ]  # fmt: skip

@@ -2,8 +2,12 @@
 
 A Function subclass has two static methods:
 
-    forward(ctx, *args, **kwargs)  on backend arrays (each Tensor argument
-                                   arrives as its `.data`); returns an array
+    forward(ctx, *args, **kwargs)  a user's Function (defined outside tinynet)
+                                   gets Tensors, as in PyTorch, and returns a
+                                   Tensor; tinynet's ops (and a user's that
+                                   sets `forward_on_arrays = True`) get each
+                                   Tensor argument as its `.data` and return
+                                   an array
     backward(ctx, grad)            on Tensors, with tinynet ops; returns one
                                    gradient (Tensor or None) per positional
                                    argument of forward
@@ -50,6 +54,7 @@ from ..backend import device_of as _device_of
 from ..tensor import Tensor as _Tensor
 from ..tensor import _mark_view
 from .engine import Node, attach
+from .grad_mode import no_grad
 
 
 class Function:
@@ -62,6 +67,14 @@ class Function:
     #: True for view ops (reshape, permute, getitem...): when the output shares memory
     #: with input 0 it shares its version counter, and in-place ops on it write through.
     is_view = False
+    #: True: forward runs on backend arrays (every built-in op). A subclass defined
+    #: outside tinynet gets Tensors instead, as PyTorch's forward does, unless it sets this.
+    forward_on_arrays = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "forward_on_arrays" not in cls.__dict__ and not cls.__module__.startswith("tinynet."):
+            cls.forward_on_arrays = False
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -99,8 +112,12 @@ class Function:
             ctx = Node(cls, tuple(isinstance(a, _Tensor) and a.requires_grad for a in args))
         else:
             ctx = _Ctx()
+            ctx.needs_input_grad = (False,) * len(args)
         ctx.device = device
-        out = cls.forward(ctx, *arrays, **kwargs)
+        if cls.forward_on_arrays:
+            out = cls.forward(ctx, *arrays, **kwargs)
+        else:
+            out = _tensor_forward(cls, ctx, args, arrays, kwargs)
         if isinstance(out, np.generic):  # NumPy returns scalars for 0-d results, not arrays
             scalar, out = out, np.asarray(out)
             if record and ctx.saved:  # a saved output stays the output (for double backward)
@@ -120,6 +137,27 @@ class Function:
             if out is arrays[0] or device.xp.may_share_memory(out, arrays[0]):
                 _mark_view(t, args[0], cls, args[1:], kwargs)  # an alias of args[0]'s memory
         return t
+
+
+def _tensor_forward(cls, ctx, args, arrays, kwargs):
+    """Run a user's forward on untracked Tensors (as torch does, under no_grad); what it
+    saves or returns goes back to arrays, so saved inputs resolve to the inputs themselves."""
+    views = [
+        _Tensor._make(arr, a._device, False, None) if isinstance(a, _Tensor) else arr
+        for a, arr in zip(args, arrays)
+    ]
+    with no_grad():
+        out = cls.forward(ctx, *views, **kwargs)
+    if isinstance(out, _Tensor):
+        out = out.data
+    elif isinstance(out, (tuple, list)):
+        raise TypeError(
+            f"{cls.__name__}.forward returned a {type(out).__name__}; tinynet Functions "
+            "return one Tensor"
+        )
+    if ctx.saved:
+        ctx.saved = [item.data if isinstance(item, _Tensor) else item for item in ctx.saved]
+    return out
 
 
 class _Ctx:

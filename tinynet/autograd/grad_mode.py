@@ -11,7 +11,8 @@ from .._grad_state import _state, _update_watch, is_anomaly_enabled, is_grad_ena
 
 __all__ = [
     "is_grad_enabled", "is_anomaly_enabled", "set_grad_enabled", "no_grad", "enable_grad",
-    "inference_mode", "detect_anomaly", "check_anomaly", "_state", "_update_watch",
+    "inference_mode", "is_inference_mode_enabled", "detect_anomaly", "check_anomaly", "_state",
+    "_update_watch",
 ]  # fmt: skip
 
 
@@ -103,40 +104,65 @@ class set_grad_enabled(_Mode):
         return super().__call__(fn)
 
 
-class no_grad(_Mode):
+class _NoParam(_Mode):
+    """A mode that also decorates without parentheses: `@tn.no_grad` as `@tn.no_grad()`."""
+
+    def __new__(cls, *args):
+        if len(args) == 1 and callable(args[0]) and not isinstance(args[0], bool):
+            return cls()(args[0])
+        return super().__new__(cls)
+
+
+class no_grad(_NoParam):
     """Ops inside record nothing: for evaluation and optimizer updates."""
 
-    def __init__(self):
+    def __init__(self, orig_func=None):
         super().__init__(False)
 
     def _args(self):
         return ()
 
 
-class enable_grad(_Mode):
+class enable_grad(_NoParam):
     """Turn recording back on inside a `no_grad` block."""
 
-    def __init__(self):
+    def __init__(self, orig_func=None):
         super().__init__(True)
 
     def _args(self):
         return ()
 
 
-class inference_mode(_Mode):
-    """As `no_grad` (tinynet has no separate inference tensors); `mode=False` changes nothing.
+def is_inference_mode_enabled() -> bool:
+    """Whether this thread is inside `inference_mode()`."""
+    return _state.inference
 
-    A context manager and a decorator, as `torch.inference_mode(mode=True)`.
+
+class inference_mode(_NoParam):
+    """`no_grad` under torch's other name: ops inside record nothing.
+
+    tinynet has no separate inference tensors, so this is no_grad plus the flag that
+    `is_inference_mode_enabled()` reads; `inference_mode(False)` changes nothing. A context
+    manager and a decorator (`@tn.inference_mode()` or `@tn.inference_mode`).
     """
+
+    _attr = "inference"
 
     def __init__(self, mode: bool = True):
         super().__init__(mode)
+        self._grad: list[bool] = []
 
     def __enter__(self):
-        self._prev.append(_state.enabled)
+        self._grad.append(_state.enabled)
         if self.mode:
             _state.enabled = False
+            return super().__enter__()
+        self._prev.append(_state.inference)
         return self
+
+    def __exit__(self, *exc) -> None:
+        super().__exit__(*exc)
+        _state.enabled = self._grad.pop()
 
 
 class detect_anomaly(_Mode):

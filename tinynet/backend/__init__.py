@@ -323,6 +323,7 @@ def from_dlpack(x):
 
 _generators: dict[Device, object] = {}
 _seed: list[int | None] = [None]
+_type_seed: dict[str, int] = {}  # a device type seeded apart (tn.cuda.manual_seed_all)
 
 
 class Generator:
@@ -380,7 +381,7 @@ def generator(dev: Device, gen: Generator | None = None):
         return gen.backend_generator()
     gen = _generators.get(dev)
     if gen is None:
-        seed = _seed[0]
+        seed = _type_seed.get(dev.type, _seed[0])
         if seed is not None:  # each device gets its own stream from the same seed
             seed = [seed, dev.index or 0, zlib.crc32(dev.type.encode())]
         with device_context(dev):  # CuPy allocates the generator's state on the device
@@ -392,4 +393,12 @@ def generator(dev: Device, gen: Generator | None = None):
 def manual_seed(seed: int) -> None:
     """Seed the random generators of every device (tn.rand, randn, init, dropout, shuffles)."""
     _seed[0] = int(seed)
+    _type_seed.clear()
     _generators.clear()
+
+
+def manual_seed_type(type_name: str, seed: int) -> None:
+    """Seed the generators of every device of one type ("cuda") only, as torch.cuda does."""
+    _type_seed[type_name] = int(seed)
+    for dev in [d for d in _generators if d.type == type_name]:
+        del _generators[dev]

@@ -554,6 +554,8 @@ class Module:
            memory_format=None) -> Module:  # fmt: skip
         """Move parameters and buffers to a device and/or cast the floating ones to a dtype.
 
+        `non_blocking` is accepted for torch's signature (copies are synchronous here).
+
         In place: parameters keep their identity (an optimizer built before still
         holds them). `model.to("cuda")`, `model.to(tn.float64)`, `model.to(t)`.
         `non_blocking` and `memory_format` are accepted for PyTorch compatibility.

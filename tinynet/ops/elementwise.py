@@ -674,8 +674,13 @@ class Where(Function):
         return None, dx, dy
 
 
-def where(condition, x, y):
-    """x where condition else y, broadcasting all three."""
+def where(condition, x=None, y=None):
+    """x where condition else y, broadcasting all three; `where(condition)` alone is
+    `nonzero(condition, as_tuple=True)`, as torch's."""
+    if x is None and y is None:
+        from .indexing import nonzero
+
+        return nonzero(condition, as_tuple=True)
     if not isinstance(condition, Tensor) or condition.dtype is not dtypes.bool_:
         raise TypeError(
             "where: condition must be a bool tensor, got "

@@ -20,7 +20,7 @@ from .registry import Arg, Bool, Int, Sample, register
 
 __all__ = [
     "getitem", "gather", "scatter", "scatter_add", "index_select", "sort", "argsort", "topk",
-    "split", "chunk", "unbind", "narrow",
+    "split", "chunk", "unbind", "narrow", "nonzero", "unique",
 ]  # fmt: skip
 
 
@@ -542,6 +542,44 @@ def topk(x: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = 
 
 
 # ----- cutting into pieces -------------------------------------------------------------------
+
+
+def nonzero(x: Tensor, *, as_tuple: bool = False):
+    """The indices of x's non-zero elements, in row-major order (no gradient).
+
+    An (n, x.ndim) int64 tensor, or with `as_tuple=True` one (n,) tensor per dim
+    (what `x[x.nonzero(as_tuple=True)]` and one-argument `tn.where(cond)` use).
+    """
+    if not isinstance(x, Tensor):
+        raise TypeError(f"nonzero: expected a Tensor, got {type(x).__name__}")
+    xp = x.device.xp
+    a = x.data.reshape(1) if x.ndim == 0 else x.data  # torch treats a 0-d input as 1-d
+    idx = [i.astype("int64", copy=False) for i in xp.nonzero(a)]
+    if as_tuple:
+        return tuple(const(x, i) for i in idx)
+    if x.ndim == 0:
+        return const(x, xp.zeros((idx[0].shape[0], 0), dtype="int64"))
+    return const(x, xp.stack(idx, axis=1))
+
+
+def unique(x: Tensor, sorted: bool = True, return_inverse: bool = False,
+           return_counts: bool = False, dim: int | None = None):  # fmt: skip
+    """The distinct values of x, sorted (torch sorts even with sorted=False); with
+    `return_inverse` / `return_counts`, also where each element went and how many each has.
+    With `dim`, the distinct slices along it. No gradient."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"unique: expected a Tensor, got {type(x).__name__}")
+    xp = x.device.xp
+    axis = None if dim is None else _dim("unique", dim, x.ndim)
+    res = xp.unique(x.data, return_inverse=True, return_counts=True, axis=axis)
+    values, inverse, counts = res[0], res[1], res[2]
+    inverse = inverse.reshape(x.shape if axis is None else (x.shape[axis],))
+    out = [const(x, values)]
+    if return_inverse:
+        out.append(const(x, inverse.astype("int64", copy=False)))
+    if return_counts:
+        out.append(const(x, counts.astype("int64", copy=False)))
+    return out[0] if len(out) == 1 else tuple(out)
 
 
 def split(x: Tensor, split_size_or_sections, dim: int = 0) -> tuple:

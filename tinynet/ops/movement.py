@@ -20,7 +20,8 @@ from .registry import Arg, Int, Sample, register
 __all__ = [
     "reshape", "view", "flatten", "permute", "transpose", "t", "expand", "squeeze", "unsqueeze",
     "contiguous", "clone", "to_device", "cat", "stack", "pad", "flip", "roll", "repeat",
-    "unfold",
+    "unfold", "broadcast_to", "movedim", "moveaxis", "swapaxes", "swapdims", "unflatten",
+    "hstack", "vstack", "tile", "outer", "tril", "triu", "repeat_interleave", "masked_select",
 ]  # fmt: skip
 
 
@@ -115,6 +116,36 @@ def transpose(x, dim0, dim1):
     return permute(x, *dims)
 
 
+def swapaxes(x, axis0, axis1):
+    """x with two dims swapped (transpose under NumPy's name)."""
+    return transpose(x, axis0, axis1)
+
+
+swapdims = swapaxes
+
+
+def movedim(x, source, destination):
+    """x with the dims `source` moved to positions `destination` (ints or sequences)."""
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(
+            f"movedim: source {source} and destination {destination} have different lengths"
+        )
+    src = [_dim("movedim", d, x.ndim) for d in src]
+    dst = [_dim("movedim", d, x.ndim) for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dim in source {source} or destination {destination}")
+    order = [None] * x.ndim
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest = iter(d for d in range(x.ndim) if d not in src)
+    return permute(x, *[o if o is not None else next(rest) for o in order])
+
+
+moveaxis = movedim
+
+
 def t(x):
     """Transpose of a tensor with at most 2 dims."""
     if x.ndim > 2:
@@ -138,6 +169,11 @@ class Expand(Function):
     @staticmethod
     def backward(ctx, grad):
         return unbroadcast(grad, ctx.x_shape), None
+
+
+def broadcast_to(x, size):
+    """x broadcast to `size` (expand under NumPy's name)."""
+    return expand(x, *size)
 
 
 def expand(x, *shape):
@@ -652,3 +688,118 @@ Unfold.samples = staticmethod(
                name="tiles"),
     ]
 )  # fmt: skip
+
+
+# ----- compositions under torch's other names -------------------------------------------------
+
+
+def unflatten(x, dim: int, sizes) -> Tensor:
+    """x with dim `dim` split into `sizes` (one may be -1)."""
+    d = _dim("unflatten", dim, x.ndim)
+    sizes = tuple(sizes)
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if (
+        sizes.count(-1) > 1
+        or (-1 not in sizes and known != x.shape[d])
+        or (-1 in sizes and (known == 0 or x.shape[d] % known))
+    ):
+        raise RuntimeError(
+            f"unflatten: sizes {sizes} don't multiply up to the size of dim {dim} ({x.shape[d]}) "
+            f"of input {tuple(x.shape)}"
+        )
+    return reshape(x, *x.shape[:d], *sizes, *x.shape[d + 1 :])
+
+
+def hstack(tensors) -> Tensor:
+    """Tensors joined column-wise: along dim 0 for 1-D inputs, else dim 1."""
+    ts = [t.reshape(1) if t.ndim == 0 else t for t in tensors]
+    return cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors) -> Tensor:
+    """Tensors joined row-wise (1-D inputs become rows)."""
+    ts = [t.reshape(1, -1) if t.ndim < 2 else t for t in tensors]
+    return cat(ts, 0)
+
+
+def tile(x, dims) -> Tensor:
+    """x repeated `dims` times along each dim (missing leading dims count as 1)."""
+    dims = (dims,) if isinstance(dims, int) else tuple(dims)
+    return repeat(x, *((1,) * (x.ndim - len(dims)) + dims))
+
+
+def outer(x, vec2) -> Tensor:
+    """The outer product of two 1-D tensors: out[i, j] = x[i] * vec2[j]."""
+    if x.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(
+            f"outer: expects two 1-D tensors, got shapes {tuple(x.shape)} and {tuple(vec2.shape)}"
+        )
+    return x.reshape(-1, 1) * vec2.reshape(1, -1)
+
+
+def _triangle(op: str, x, diagonal: int, lower: bool) -> Tensor:
+    if x.ndim < 2:
+        raise RuntimeError(f"{op}: input must have at least 2 dims, got shape {tuple(x.shape)}")
+    from .elementwise import const, where
+
+    n, m = x.shape[-2:]
+    xp = x.device.xp
+    keep = xp.tri(n, m, diagonal, dtype=bool)
+    if not lower:
+        keep = ~xp.tri(n, m, diagonal - 1, dtype=bool)
+    return where(const(x, keep), x, const(x, xp.zeros((), dtype=x.data.dtype)))
+
+
+def tril(x, diagonal: int = 0) -> Tensor:
+    """x with the elements above the `diagonal`-th diagonal set to 0."""
+    return _triangle("tril", x, diagonal, True)
+
+
+def triu(x, diagonal: int = 0) -> Tensor:
+    """x with the elements below the `diagonal`-th diagonal set to 0."""
+    return _triangle("triu", x, diagonal, False)
+
+
+def repeat_interleave(x, repeats, dim: int | None = None) -> Tensor:
+    """Each element (or slice along `dim`) repeated `repeats` times in place; `repeats` an
+    int or a 1-D integer tensor of one count per slice. Without `dim`, x is flattened."""
+    from .indexing import index_select
+
+    if dim is None:
+        x, dim = reshape(x, -1), 0
+    d = _dim("repeat_interleave", dim, x.ndim)
+    n = x.shape[d]
+    if isinstance(repeats, Tensor):
+        if repeats.dtype.is_floating_point or repeats.ndim > 1:
+            raise RuntimeError(
+                f"repeat_interleave: repeats must be an int or a 0-d/1-d integer tensor, got "
+                f"{repeats.dtype} of shape {tuple(repeats.shape)}"
+            )
+        counts = repeats.device.backend.to_host(repeats.data).reshape(-1)
+    else:
+        counts = np.asarray([repeats])
+    if counts.size == 1:
+        counts = np.repeat(counts, n)
+    if counts.size != n or (counts < 0).any():
+        raise RuntimeError(
+            f"repeat_interleave: repeats must be non-negative with one count per slice "
+            f"({n} along dim {dim}), got {counts.tolist()}"
+        )
+    idx = np.repeat(np.arange(n), counts.astype(np.int64))
+    return index_select(
+        x, d, Tensor._make(x.device.backend.from_host(idx, x.device.index), x.device, False, None)
+    )
+
+
+def masked_select(x, mask) -> Tensor:
+    """The 1-D tensor of x's elements where the bool `mask` is True (both broadcast)."""
+    if not isinstance(mask, Tensor) or mask.dtype is not dtypes.bool_:
+        got = mask.dtype if isinstance(mask, Tensor) else type(mask).__name__
+        raise RuntimeError(f"masked_select: mask must be a bool tensor, got {got}")
+    try:
+        shape = np.broadcast_shapes(tuple(x.shape), tuple(mask.shape))
+    except ValueError:
+        raise RuntimeError(
+            f"masked_select: input {tuple(x.shape)} and mask {tuple(mask.shape)} do not broadcast"
+        ) from None
+    return expand(x, *shape)[expand(mask, *shape)]

@@ -15,7 +15,7 @@ from .registry import Arg, Int, Sample, register
 
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
-    "softmax", "log_softmax", "cumsum", "cumprod", "norm",
+    "softmax", "log_softmax", "cumsum", "cumprod", "norm", "bincount", "count_nonzero",
 ]  # fmt: skip
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -764,3 +764,51 @@ def prod(x, dim=None, keepdim=False, dtype=None):
 
 
 __all__ += ["prod"]
+
+
+# ----- counting (integer results, no gradient) ------------------------------------------------
+
+
+def bincount(x: Tensor, weights: Tensor | None = None, minlength: int = 0) -> Tensor:
+    """How often each value 0..max(x) occurs in the 1-D non-negative integer tensor x;
+    with `weights`, their sums per value instead (in the weights' dtype)."""
+    if (
+        not isinstance(x, Tensor)
+        or x.ndim != 1
+        or x.dtype.is_floating_point
+        or x.dtype is dtypes.bool_
+    ):
+        what = (
+            f"{x.dtype} tensor of shape {tuple(x.shape)}"
+            if isinstance(x, Tensor)
+            else type(x).__name__
+        )
+        raise RuntimeError(
+            f"bincount: only supports 1-d non-negative integral inputs, got a {what}"
+        )
+    if isinstance(minlength, bool) or not isinstance(minlength, int) or minlength < 0:
+        raise RuntimeError(f"bincount: minlength must be a non-negative int, got {minlength!r}")
+    xp = x.device.xp
+    if x.numel() and bool(x.device.backend.to_host((x.data < 0).any())):
+        raise RuntimeError(
+            "bincount: only supports 1-d non-negative integral inputs (found a negative value)"
+        )
+    w = None
+    if weights is not None:
+        if not isinstance(weights, Tensor) or weights.shape != x.shape:
+            got = tuple(weights.shape) if isinstance(weights, Tensor) else type(weights).__name__
+            raise RuntimeError(
+                f"bincount: weights must have the input's shape {tuple(x.shape)}, got {got}"
+            )
+        w = weights.data
+    out = xp.bincount(x.data, weights=w, minlength=minlength)
+    out = out.astype(weights.data.dtype if weights is not None and weights.dtype.is_floating_point
+                     else ("float64" if weights is not None else "int64"), copy=False)  # fmt: skip
+    return const(x, out)
+
+
+def count_nonzero(x: Tensor, dim=None) -> Tensor:
+    """The number of non-zero elements, over all of x or along `dim` (an int or a tuple)."""
+    xp = x.device.xp
+    axes = _dims("count_nonzero", x, dim)
+    return const(x, xp.asarray(xp.count_nonzero(x.data, axis=axes), dtype="int64"))
