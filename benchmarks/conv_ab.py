@@ -64,11 +64,12 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--rounds", type=int, default=7)
     p.add_argument("--shapes", default="0,1,2,3,4,5")
+    p.add_argument("--min-flops", type=float, help="split_min_flops for the 'split' side")
     args = p.parse_args()
     dev = tn.device("cpu")
     env = {k: os.environ.get(k, "unset") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     print(f"numpy {np.__version__}, {env}, load average {os.getloadavg()}")
-    on = cpu.split_min_flops
+    on = cpu.split_min_flops if args.min_flops is None else args.min_flops
     print("shape | pass | split ms | one-thread ms | ratio (spread) | GFLOP/s | sgemm GFLOP/s")
     for i in map(int, args.shapes.split(",")):
         N, Ci, H, W, F, k, extra = SHAPES[i]

@@ -53,9 +53,11 @@ def split(work, n: int, flops: float) -> None:
         work(0, n)
         return
     try:
-        pool = _split_state.get("pool")
-        if pool is None or pool._max_workers < threads:
-            pool = _split_state["pool"] = ThreadPoolExecutor(threads, "tinynet-split")
+        pool, pid = _split_state.get("pool", (None, None))
+        if pool is None or pool._max_workers < threads or pid != os.getpid():
+            # a forked child (a DataLoader worker) inherits the pool without its threads
+            pool = ThreadPoolExecutor(threads, "tinynet-split")
+            _split_state["pool"] = pool, os.getpid()
         saved = [lib.num_threads for lib in libs]
         for lib in libs:
             lib.set_num_threads(1)
