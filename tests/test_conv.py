@@ -448,3 +448,27 @@ def test_bad_types_and_dtypes():
         conv2d(tn.zeros(1, 1, 4, 4), tn.zeros(1, 1, 3, 3), stride=(1, 1, 1))
     with pytest.raises(TypeError, match="weight must be a Tensor"):
         conv2d(tn.zeros(1, 1, 4, 4), np.zeros((1, 1, 3, 3)))
+
+
+def test_threaded_split_works_in_a_forked_child(monkeypatch):
+    """A forked child (a DataLoader worker) inherits the split's pool without its threads:
+    the split must start new ones there instead of waiting on threads that do not exist."""
+    import os
+    import signal
+
+    from tinynet.backend import cpu
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(cpu, "_blas_controllers", lambda: [_FakeBlas()])
+    done = []
+    cpu.split(lambda i, j: done.append((i, j)), 4, 1e12)  # the parent's pool now exists
+    assert sorted(done) == [(0, 2), (2, 4)]
+    pid = os.fork()
+    if pid == 0:  # the child: give up after 20 s rather than hang the test run
+        signal.alarm(20)
+        got = []
+        cpu.split(lambda i, j: got.append((i, j)), 4, 1e12)
+        os._exit(0 if sorted(got) == [(0, 2), (2, 4)] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
