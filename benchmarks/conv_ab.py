@@ -23,11 +23,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from conv import SHAPES, _label  # noqa: E402
+from conv import SHAPES as CONV_SHAPES  # noqa: E402
+from conv import _label  # noqa: E402
 
 import tinynet as tn  # noqa: E402
 from tinynet.backend import cpu  # noqa: E402
 from tinynet.ops import conv as C  # noqa: E402
+
+#: benchmarks/conv.py's shapes (0-5), then the other convs of benchmarks/train.py's nets:
+#: 6 the classic net's conv1, 7 LeNet-5's conv2 at batch 128
+SHAPES = CONV_SHAPES + [(64, 1, 28, 28, 32, 3, {}), (128, 6, 14, 14, 16, 5, {})]
 
 
 def _spec(shape):
@@ -70,7 +75,8 @@ def main() -> None:
     env = {k: os.environ.get(k, "unset") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
     print(f"numpy {np.__version__}, {env}, load average {os.getloadavg()}")
     on = cpu.split_min_flops if args.min_flops is None else args.min_flops
-    print("shape | pass | split ms | one-thread ms | ratio (spread) | GFLOP/s | sgemm GFLOP/s")
+    print("shape | pass | split ms | unsplit ms | ratio split/unsplit (min-max) | GFLOP/s | "
+          "sgemm GFLOP/s")  # fmt: skip
     for i in map(int, args.shapes.split(",")):
         N, Ci, H, W, F, k, extra = SHAPES[i]
         spec = _spec(SHAPES[i])

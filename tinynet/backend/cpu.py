@@ -20,7 +20,7 @@ conv_block_bytes = 2 << 20
 
 #: A conv of at least this many multiply-adds is split across threads (`split`); below it the
 #: threads' start-up costs more than the copies they share (docs/performance.md).
-split_min_flops = 50_000_000
+split_min_flops = 100_000_000
 
 _split_lock = threading.Lock()
 _split_state: dict = {}
