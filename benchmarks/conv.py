@@ -211,6 +211,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=7, help="runs per pass per round")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds per library")
     parser.add_argument("--quick", action="store_true", help="first three shapes, no memory")
+    parser.add_argument("--only", help="comma-separated shape indices (0-5) to run")
     parser.add_argument("--no-reference", action="store_true", help="skip the plain-loop timing")
     parser.add_argument("--worker", choices=["tinynet", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--shapes", help=argparse.SUPPRESS)
@@ -218,6 +219,8 @@ def main() -> None:
     devices.add_argument(parser)
     args = parser.parse_args()
     shapes = list(range(3 if args.quick else len(SHAPES)))
+    if args.only:
+        shapes = [int(i) for i in args.only.split(",")]
     if args.worker:
         worker(args.worker, [int(i) for i in args.shapes.split(",")], args.repeat, args.memory,
                args.device)  # fmt: skip
@@ -231,7 +234,10 @@ def main() -> None:
     print(f"# numpy {np.__version__}, torch {torch.__version__}, "
           f"python {platform.python_version()}")  # fmt: skip
     print(f"# float32; each library in its own process, {args.rounds} alternating rounds of "
-          f"{args.repeat} runs per pass; the median of the rounds' medians\n")  # fmt: skip
+          f"{args.repeat} runs per pass; ms: the median of the rounds' medians; ratio: the "
+          "median of the rounds' paired ratios (min-max)")  # fmt: skip
+    blas = {k: os.environ.get(k, "unset") for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    print(f"# {blas}; load average at start {_load()}\n")
     times: dict = {}
     mems: dict = {}
     for r in range(args.rounds):  # alternating: both see the same machine load over time
@@ -242,24 +248,33 @@ def main() -> None:
                 times.setdefault(key, []).append(rec["ms"])
                 if rec["mb"] is not None:
                     mems[key] = rec["mb"]
-    print("| shape | pass | tinynet ms | PyTorch ms | ratio | tinynet GFLOP/s | "
-          "PyTorch GFLOP/s | tinynet peak MB | PyTorch peak MB |")  # fmt: skip
-    print("|" + "---|" * 9)
+    print("| shape | pass | tinynet ms | PyTorch ms | ratio (min-max) | tinynet GFLOP/s | "
+          "PyTorch GFLOP/s | sgemm GFLOP/s | tinynet peak MB | PyTorch peak MB |")  # fmt: skip
+    print("|" + "---|" * 10)
     ratios = []
     for i in shapes:
         x, w = _data(SHAPES[i])
         y = conv2d(tn.from_numpy(x), tn.from_numpy(w), **SHAPES[i][6])
         flops = _flops(x.shape, w.shape, y.shape)
+        F, Cg, kH, kW = w.shape
+        roof = _sgemm_gflops(F // SHAPES[i][6].get("groups", 1), Cg * kH * kW,
+                             y.shape[0] * y.shape[2] * y.shape[3], args.repeat)  # fmt: skip
         for name in ("forward", "dX", "dW"):
-            ma = statistics.median(times[("tinynet", i, name)])
-            mb = statistics.median(times[("torch", i, name)])
-            ratios.append(ma / mb)
+            ta, tb = times[("tinynet", i, name)], times[("torch", i, name)]
+            ma, mb = statistics.median(ta), statistics.median(tb)
+            paired = sorted(a / b for a, b in zip(ta, tb))
+            ratio = statistics.median(paired)
+            ratios.append(ratio)
             mem = [f"{mems[(lib, i, name)]:.1f}" if (lib, i, name) in mems else "-"
                    for lib in ("tinynet", "torch")]  # fmt: skip
-            print(f"| {_label(SHAPES[i])} | {name} | {ma:.2f} | {mb:.2f} | {ma / mb:.2f} | "
-                  f"{flops / ma / 1e6:.0f} | {flops / mb / 1e6:.0f} | {mem[0]} | "
-                  f"{mem[1]} |")  # fmt: skip
-    print(f"\nworst ratio tinynet / PyTorch: {max(ratios):.2f}")
+            print(f"| {_label(SHAPES[i])} | {name} | {ma:.2f} | {mb:.2f} | {ratio:.2f} "
+                  f"({paired[0]:.2f}-{paired[-1]:.2f}) | {flops / ma / 1e6:.0f} | "
+                  f"{flops / mb / 1e6:.0f} | {roof:.0f} | {mem[0]} | {mem[1]} |")  # fmt: skip
+    print(f"\nworst ratio tinynet / PyTorch: {max(ratios):.2f}; load average at end {_load()}")
+    print(
+        "sgemm GFLOP/s: NumPy's float32 GEMM of the conv's own size (F/groups x K @ K x "
+        "N*oH*oW), this process, 2 BLAS threads: the roofline of im2col + GEMM"
+    )
     rng = np.random.default_rng(0)
     a = rng.standard_normal((2048, 2048)).astype(np.float32)
     gemm = _median_ms(lambda: a @ a, args.repeat)
@@ -267,6 +282,18 @@ def main() -> None:
           "GFLOP/s")  # fmt: skip
     if not args.no_reference:
         _reference_speedup(rng, args.repeat)
+
+
+def _load() -> str:
+    return " ".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def _sgemm_gflops(m, k, n, repeat) -> float:
+    """NumPy's float32 GEMM rate (m x k) @ (k x n), median of `repeat` runs."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    return 2.0 * m * k * n / _median_ms(lambda: a @ b, repeat) / 1e6
 
 
 def _reference_speedup(rng, repeat) -> None:

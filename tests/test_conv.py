@@ -126,6 +126,45 @@ def test_blocks_of_images_match_torch(torch, monkeypatch):
             _close(a, e, "float64", name)
 
 
+class _FakeBlas:
+    """Stands in for threadpoolctl's BLAS handle: says 2 threads, records what is set."""
+
+    def __init__(self):
+        self.num_threads, self.set = 2, []
+
+    def set_num_threads(self, n):
+        self.set.append(n)
+        self.num_threads = n
+
+
+@pytest.mark.parametrize("N", [2, 7])
+def test_threaded_split_matches_torch(torch, monkeypatch, N):
+    """The CPU backend's split (each thread its own images, BLAS single-threaded) gives the
+    same numbers for every pass and code path: wide and strided columns, col2im and the
+    flipped-kernel input gradient, several blocks per thread and a ragged last one."""
+    from tinynet.backend import cpu
+
+    blas = _FakeBlas()
+    monkeypatch.setattr(cpu, "_blas_controllers", lambda: [blas])
+    monkeypatch.setattr(cpu, "split_min_flops", 0)
+    monkeypatch.setattr(cpu, "conv_block_bytes", 3000)
+    calls = []
+    real = cpu.split
+    monkeypatch.setattr(cpu, "split", lambda work, n, f: calls.append(n) or real(work, n, f))
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N, 4, 9, 9))
+    cases = [(dict(groups=2), (6, 2, 3, 3)), (dict(stride=2, padding=1), (6, 4, 3, 3)),
+             (dict(padding="same"), (3, 4, 3, 3)),
+             (dict(dilation=2, padding=1), (8, 4, 2, 2))]  # fmt: skip
+    for kw, w_shape in cases:
+        w, b = rng.standard_normal(w_shape), rng.standard_normal(w_shape[0])
+        for dtype in ("float64", "float32"):
+            for name, a, e in _run_both(torch, x, w, b, dtype, kw):
+                _close(a, e, dtype, f"{kw} {dtype} {name}")
+    assert calls and blas.set[:2] == [1, 2], "the split ran with BLAS at one thread, then 2"
+    assert blas.num_threads == 2
+
+
 def test_noncontiguous_and_unbatched_inputs(torch):
     rng = np.random.default_rng(0)
     base = rng.standard_normal((3, 5, 6, 2))
@@ -409,3 +448,27 @@ def test_bad_types_and_dtypes():
         conv2d(tn.zeros(1, 1, 4, 4), tn.zeros(1, 1, 3, 3), stride=(1, 1, 1))
     with pytest.raises(TypeError, match="weight must be a Tensor"):
         conv2d(tn.zeros(1, 1, 4, 4), np.zeros((1, 1, 3, 3)))
+
+
+def test_threaded_split_works_in_a_forked_child(monkeypatch):
+    """A forked child (a DataLoader worker) inherits the split's pool without its threads:
+    the split must start new ones there instead of waiting on threads that do not exist."""
+    import os
+    import signal
+
+    from tinynet.backend import cpu
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork on this platform")
+    monkeypatch.setattr(cpu, "_blas_controllers", lambda: [_FakeBlas()])
+    done = []
+    cpu.split(lambda i, j: done.append((i, j)), 4, 1e12)  # the parent's pool now exists
+    assert sorted(done) == [(0, 2), (2, 4)]
+    pid = os.fork()
+    if pid == 0:  # the child: give up after 20 s rather than hang the test run
+        signal.alarm(20)
+        got = []
+        cpu.split(lambda i, j: got.append((i, j)), 4, 1e12)
+        os._exit(0 if sorted(got) == [(0, 2), (2, 4)] else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ctypes
 import math
 import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -14,6 +16,62 @@ xp = np
 #: conv2d builds its im2col columns in blocks of this many bytes: small enough to stay in the
 #: CPU's caches between the copy that makes them and the GEMM that reads them.
 conv_block_bytes = 2 << 20
+
+
+#: A conv of at least this many multiply-adds is split across threads (`split`); below it the
+#: threads' start-up costs more than the copies they share (docs/performance.md).
+split_min_flops = 100_000_000
+
+_split_lock = threading.Lock()
+_split_state: dict = {}
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl's handles on the BLAS libraries NumPy loaded (found once)."""
+    if "blas" not in _split_state:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _split_state["blas"] = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # no threadpoolctl, or a BLAS it cannot drive: never split
+            _split_state["blas"] = None
+    return _split_state["blas"]
+
+
+def split(work, n: int, flops: float) -> None:
+    """Run work(i, j) over [0, n) in contiguous parts, one per BLAS thread, at the same time.
+
+    NumPy runs copies and elementwise passes (im2col, col2im) on one core and releases
+    the GIL in them; OpenBLAS alone uses every thread. So a big conv runs in as many
+    Python threads as BLAS is set to use (`tn.set_num_threads`), each on its own images
+    with a single-threaded BLAS: the copies run in parallel too. Below `split_min_flops`,
+    with one BLAS thread, or while another thread is splitting, `work(0, n)` runs as is.
+    """
+    libs = _blas_controllers() if flops >= split_min_flops and n > 1 else None
+    threads = min(n, max((lib.num_threads for lib in libs), default=1)) if libs else 1
+    if threads < 2 or not _split_lock.acquire(blocking=False):
+        work(0, n)
+        return
+    try:
+        pool, pid = _split_state.get("pool", (None, None))
+        if pool is None or pool._max_workers < threads or pid != os.getpid():
+            # a forked child (a DataLoader worker) inherits the pool without its threads
+            pool = ThreadPoolExecutor(threads, "tinynet-split")
+            _split_state["pool"] = pool, os.getpid()
+        saved = [lib.num_threads for lib in libs]
+        for lib in libs:
+            lib.set_num_threads(1)
+        try:
+            cuts = [n * t // threads for t in range(threads + 1)]
+            jobs = [pool.submit(work, i, j) for i, j in zip(cuts[1:-1], cuts[2:])]
+            work(cuts[0], cuts[1])  # this thread does the first part
+            for job in jobs:
+                job.result()
+        finally:
+            for lib, k in zip(libs, saved):
+                lib.set_num_threads(k)
+    finally:
+        _split_lock.release()
 
 
 def keep_freed_memory() -> bool:

@@ -21,7 +21,8 @@ padded input, and the output is a view that skips the few padding columns. With
 stride 1 and at least as many input as output channels per group (depthwise is one
 case, not the only one), the input gradient is computed as a conv of dy with the
 kernel flipped: the full convolution of docs/conv2d.md, the same numbers from a
-faster GEMM than col2im's.
+faster GEMM than col2im's. On the CPU a big conv runs each pass's image loop in one thread
+per core, each with a single-threaded BLAS (`_split`; the rule is in docs/performance.md).
 
 Index names follow docs/conv2d.md: n image, f filter, c input channel in its group,
 g group, (oy, ox) output pixel, (ky, kx) kernel tap; sH/sW stride, dH/dW dilation.
@@ -179,19 +180,34 @@ def _conv_forward(device, x: Array, w: Array, spec: ConvSpec, b: Array | None = 
         wg = xp.concatenate([wg, b.reshape(G, F // G, 1).astype(w.dtype)], axis=2)
     wg = xp.ascontiguousarray(wg)  # BLAS needs positive strides
     y = xp.empty((N, F, lay.oH, lay.oW), dtype=x.dtype)
-    wide = None
-    for i, j, cols in _column_blocks(device, x, w.shape, spec, lay, ones):
-        if lay.pitch == lay.oW:  # the GEMM writes y itself
-            xp.matmul(wg, cols, out=y[i:j].reshape(j - i, G, F // G, lay.L))
-            continue
-        # Wide columns: the GEMM writes a block at the padded pitch, and the block (still in
-        # cache) is copied into y without the Wp - oW columns: y, and all after it, contiguous.
-        if wide is None:
-            wide = xp.empty((j - i, G, F // G, lay.oH * lay.pitch), dtype=x.dtype)
-        blk = wide[: j - i]
-        xp.matmul(wg, cols, out=blk[:, :, :, : lay.L])
-        y[i:j] = blk.reshape(j - i, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
+
+    def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+        wide = None
+        for i, j, cols in _column_blocks(device, x[n0:n1], w.shape, spec, lay, ones):
+            i, j = i + n0, j + n0
+            if lay.pitch == lay.oW:  # the GEMM writes y itself
+                xp.matmul(wg, cols, out=y[i:j].reshape(j - i, G, F // G, lay.L))
+                continue
+            # Wide columns: the GEMM writes a block at the padded pitch, and the block (still in
+            # cache) is copied into y without the Wp - oW columns: y, and all after it, contiguous.
+            if wide is None:
+                wide = xp.empty((j - i, G, F // G, lay.oH * lay.pitch), dtype=x.dtype)
+            blk = wide[: j - i]
+            xp.matmul(wg, cols, out=blk[:, :, :, : lay.L])
+            y[i:j] = blk.reshape(j - i, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
+
+    _split(device, N, 2 * wg.size * lay.L * N, work)
     return y if ones else _add_bias(y, b)
+
+
+def _split(device, n: int, flops: float, work) -> None:
+    """work(i, j) over the images [0, n): on the CPU in one thread per core when the conv is
+    big (backend `split`, docs/performance.md), elsewhere as one call."""
+    split = getattr(device.backend, "split", None)
+    if split is None:
+        work(0, n)
+    else:
+        split(work, n, flops)
 
 
 def _pointwise(w_shape: tuple, spec: ConvSpec) -> bool:
@@ -202,21 +218,32 @@ def _pointwise(w_shape: tuple, spec: ConvSpec) -> bool:
 def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) -> Array:
     """dw[g, f] = sum_n dy[n, g, f] @ cols[n, g]^T: dy against the forward's column matrix."""
     xp = device.xp
+    N = x.shape[0]
     F = w_shape[0]
     G = spec.groups
     lay = _cols_layout(x.shape, w_shape, spec)
-    dw = xp.zeros((G, F // G, lay.K), dtype=x.dtype)
-    dyb = None
-    for i, j, cols in _column_blocks(device, x, w_shape, spec, lay):
-        if lay.pitch == lay.oW:
-            d = dy[i:j].reshape(j - i, G, F // G, lay.L)
-        else:  # wide columns: dy laid out the same way, zero in the columns past each row
-            if dyb is None:
-                dyb = xp.zeros((j - i, F, lay.oH, lay.pitch), dtype=dy.dtype)
-            d = dyb[: j - i]
-            d[:, :, :, : lay.oW] = dy[i:j]
-            d = d.reshape(j - i, G, F // G, lay.oH * lay.pitch)[:, :, :, : lay.L]
-        dw += xp.matmul(d, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+    parts = {}
+
+    def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+        dw = xp.zeros((G, F // G, lay.K), dtype=x.dtype)
+        dyb = None
+        for i, j, cols in _column_blocks(device, x[n0:n1], w_shape, spec, lay):
+            i, j = i + n0, j + n0
+            if lay.pitch == lay.oW:
+                d = dy[i:j].reshape(j - i, G, F // G, lay.L)
+            else:  # wide columns: dy laid out the same way, zero in the columns past each row
+                if dyb is None:
+                    dyb = xp.zeros((j - i, F, lay.oH, lay.pitch), dtype=dy.dtype)
+                d = dyb[: j - i]
+                d[:, :, :, : lay.oW] = dy[i:j]
+                d = d.reshape(j - i, G, F // G, lay.oH * lay.pitch)[:, :, :, : lay.L]
+            dw += xp.matmul(d, cols.transpose(0, 1, 3, 2)).sum(axis=0)
+        parts[n0] = dw
+
+    _split(device, N, 2 * F * lay.K * lay.L * N, work)
+    dw = parts.pop(0)
+    for part in parts.values():
+        dw += part
     return dw.reshape(w_shape)
 
 
@@ -264,26 +291,34 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
         L = oH * Wp
         out = xp.zeros((N, C, Hp + 1, Wp), dtype=dy.dtype)  # one spare row for the last tap
         nb = _block(device, N, G * K * L * dy.itemsize)
-        wide = xp.zeros((nb, F, oH, Wp), dtype=dy.dtype)
-        buf = xp.empty((nb, G, K, L), dtype=dy.dtype)
-        for b0 in range(0, N, nb):
-            b1 = min(N, b0 + nb)
-            m = b1 - b0
-            wide[:m, :, :, :oW] = dy[b0:b1]
-            cols = _times_w(xp, wT, wide[:m].reshape(m, G, Fg, L), buf[:m])
-            col2im(cols.reshape(m, C, kH, kW, L), out[b0:b1], (kH, kW), (1, 1), (dH, dW),
-                   (oH, oW), Wp)  # fmt: skip
+
+        def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+            wide = xp.zeros((min(nb, n1 - n0), F, oH, Wp), dtype=dy.dtype)
+            buf = xp.empty((min(nb, n1 - n0), G, K, L), dtype=dy.dtype)
+            for b0 in range(n0, n1, nb):
+                b1 = min(n1, b0 + nb)
+                m = b1 - b0
+                wide[:m, :, :, :oW] = dy[b0:b1]
+                cols = _times_w(xp, wT, wide[:m].reshape(m, G, Fg, L), buf[:m])
+                col2im(cols.reshape(m, C, kH, kW, L), out[b0:b1], (kH, kW), (1, 1), (dH, dW),
+                       (oH, oW), Wp)  # fmt: skip
+
+        _split(device, N, 2 * K * F * L * N, work)
     else:
         out = xp.zeros((N, C, Hp, Wp), dtype=dy.dtype)
         P = oH * oW
         nb = _block(device, N, G * K * P * dy.itemsize)
-        buf = xp.empty((nb, G, K, P), dtype=dy.dtype)
         dy4 = dy.reshape(N, G, Fg, P)
-        for b0 in range(0, N, nb):
-            b1 = min(N, b0 + nb)
-            cols = _times_w(xp, wT, dy4[b0:b1], buf[: b1 - b0])
-            col2im(cols.reshape(b1 - b0, C, kH, kW, P), out[b0:b1], (kH, kW), (sH, sW),
-                   (dH, dW), (oH, oW), oW)  # fmt: skip
+
+        def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+            buf = xp.empty((min(nb, n1 - n0), G, K, P), dtype=dy.dtype)
+            for b0 in range(n0, n1, nb):
+                b1 = min(n1, b0 + nb)
+                cols = _times_w(xp, wT, dy4[b0:b1], buf[: b1 - b0])
+                col2im(cols.reshape(b1 - b0, C, kH, kW, P), out[b0:b1], (kH, kW), (sH, sW),
+                       (dH, dW), (oH, oW), oW)  # fmt: skip
+
+        _split(device, N, 2 * K * F * P * N, work)
     return out[:, :, pt : pt + H, pl : pl + W]  # a view: cropping needs no copy
 
 
