@@ -80,15 +80,18 @@ class Tensor:
         return self._device.type == "cuda"
 
     def size(self, dim: int | None = None):
+        """The shape as a tuple, or the length of dimension `dim` when given."""
         return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> int:
+        """The number of dimensions (same as `ndim`)."""
         return self.ndim
 
     def numel(self) -> int:
         return int(self.data.size)
 
     def element_size(self) -> int:
+        """The size in bytes of one element."""
         return self.data.itemsize
 
     @property
@@ -131,6 +134,7 @@ class Tensor:
         return self._host()
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only a tensor with one element can be converted, got shape {self.shape}"
@@ -138,6 +142,7 @@ class Tensor:
         return self._host().reshape(()).item()
 
     def tolist(self):
+        """The data as nested Python lists (copied to the host)."""
         return self._host().tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -581,9 +586,11 @@ class Tensor:
         return _ops.view(self, *shape)
 
     def view_as(self, other):
+        """A view of this tensor with `other`'s shape (as `view(other.shape)`)."""
         return _ops.view(self, other.shape)
 
     def reshape_as(self, other):
+        """This tensor reshaped to `other`'s shape (as `reshape(other.shape)`)."""
         return _ops.reshape(self, other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -612,6 +619,7 @@ class Tensor:
         return _ops.expand(self, *shape)
 
     def expand_as(self, other):
+        """A broadcast view of this tensor with `other`'s shape (as `expand(other.shape)`)."""
         return _ops.expand(self, other.shape)
 
     def contiguous(self):
@@ -627,6 +635,7 @@ class Tensor:
         return _ops.gather(self, dim, index)
 
     def is_contiguous(self) -> bool:
+        """Whether the data is laid out C-contiguous in memory."""
         return bool(self.data.flags.c_contiguous)
 
     # ----- methods: math and comparisons (porting helper) -------------------------------
@@ -675,6 +684,7 @@ class Tensor:
     negative = neg
 
     def positive(self):
+        """This tensor itself (unary plus, as torch.positive)."""
         return self
 
     absolute = abs
@@ -848,6 +858,7 @@ class Tensor:
         return _ops.equal(self, other)
 
     def type_as(self, other):
+        """This tensor cast to `other`'s dtype (itself when it already has it)."""
         return self.to(other.dtype)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -867,15 +878,19 @@ class Tensor:
         return t.requires_grad_(True) if requires_grad else t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of zeros of `size`, with this tensor's dtype and device unless given."""
         return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of ones of `size`, with this tensor's dtype and device unless given."""
         return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """An uninitialised tensor of `size`, with this tensor's dtype and device unless given."""
         return self._new_filled("new_empty", size, None, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        """A tensor of `size` filled with `fill_value`, with this dtype and device unless given."""
         size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
         return self._new_filled("new_full", size, fill_value, dtype, device, requires_grad)
 
@@ -917,9 +932,11 @@ class Tensor:
         return _ops.roll(self, shifts, dims)
 
     def repeat(self, *sizes):
+        """The tensor tiled `sizes[i]` times along each dimension (a copy, as torch's repeat)."""
         return _ops.repeat(self, *sizes)
 
     def unfold(self, dimension, size, step):
+        """A view of every `size`-long slice along `dimension`, `step` apart, as a new last dim."""
         return _ops.unfold(self, dimension, size, step)
 
     def cumsum(self, dim, dtype=None):
@@ -948,6 +965,7 @@ class Tensor:
         return out
 
     def cpu(self):
+        """This tensor on the cpu device (itself when already there)."""
         return self.to("cpu")
 
     def cuda(self, device=None):
@@ -987,9 +1005,11 @@ class Tensor:
         return self.to(dtypes.int16)
 
     def byte(self):
+        """This tensor cast to uint8."""
         return self.to(dtypes.uint8)
 
     def char(self):
+        """This tensor cast to int8."""
         return self.to(dtypes.int8)
 
     def is_floating_point(self) -> bool:

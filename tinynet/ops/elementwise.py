@@ -289,6 +289,7 @@ class Exp(Function):
 
 
 def exp(x):
+    """The exponential e**x of each element."""
     return Exp.apply(_floats("exp", x))
 
 
@@ -310,6 +311,7 @@ class Log(Function):
 
 
 def log(x):
+    """The natural logarithm of each element."""
     return Log.apply(_floats("log", x))
 
 
@@ -332,6 +334,7 @@ class Sqrt(Function):
 
 
 def sqrt(x):
+    """The square root of each element."""
     return Sqrt.apply(_floats("sqrt", x))
 
 
@@ -376,6 +379,7 @@ class Tanh(Function):
 
 
 def tanh(x):
+    """The hyperbolic tangent of each element."""
     return Tanh.apply(_floats("tanh", x))
 
 
@@ -400,6 +404,7 @@ class Sigmoid(Function):
 
 
 def sigmoid(x):
+    """The logistic sigmoid 1 / (1 + exp(-x)) of each element."""
     return Sigmoid.apply(_floats("sigmoid", x))
 
 
@@ -467,6 +472,7 @@ class LeakyRelu(Function):
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """max(0, x) + negative_slope * min(0, x) elementwise (as torch's leaky_relu)."""
     return LeakyRelu.apply(x, float(negative_slope))
 
 
@@ -488,6 +494,7 @@ class Erf(Function):
 
 
 def erf(x):
+    """The Gauss error function of each element."""
     return Erf.apply(_floats("erf", x))
 
 
@@ -537,6 +544,7 @@ class Sin(Function):
 
 
 def sin(x):
+    """The sine of each element (radians)."""
     return Sin.apply(_floats("sin", x))
 
 
@@ -558,6 +566,7 @@ class Cos(Function):
 
 
 def cos(x):
+    """The cosine of each element (radians)."""
     return Cos.apply(_floats("cos", x))
 
 
@@ -629,6 +638,7 @@ def _split(grad, x, y, x_wins):
 
 
 def maximum(x, y):
+    """The larger of x and y elementwise, broadcast (NaN wins, as torch)."""
     return _binary(Maximum, "maximum", x, y)
 
 
@@ -650,6 +660,7 @@ class Minimum(Function):
 
 
 def minimum(x, y):
+    """The smaller of x and y elementwise, broadcast (NaN wins, as torch)."""
     return _binary(Minimum, "minimum", x, y)
 
 
