@@ -936,8 +936,6 @@ class Log1p(Function):
         (x,) = ctx.saved_tensors
         return grad / (x + 1)
 
-    samples = staticmethod(lambda: _unary_samples(log1p, lambda torch, a: a.log1p(), True))
-
 
 def log1p(x):
     """log(1 + x), accurate near 0."""
@@ -961,8 +959,6 @@ class Expm1(Function):
         (y,) = ctx.saved_tensors
         return grad * (y + 1)
 
-    samples = staticmethod(lambda: _unary_samples(expm1, lambda torch, a: a.expm1()))
-
 
 def expm1(x):
     """exp(x) - 1, accurate near 0."""
@@ -985,8 +981,6 @@ class Log2(Function):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(2))
 
-    samples = staticmethod(lambda: _unary_samples(log2, lambda torch, a: a.log2(), True))
-
 
 def log2(x):
     """The base-2 logarithm."""
@@ -1008,8 +1002,6 @@ class Log10(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(10))
-
-    samples = staticmethod(lambda: _unary_samples(log10, lambda torch, a: a.log10(), True))
 
 
 def log10(x):
@@ -1034,10 +1026,6 @@ class Reciprocal(Function):
         (y,) = ctx.saved_tensors
         return -grad * y * y
 
-    samples = staticmethod(
-        lambda: _unary_samples(reciprocal, lambda torch, a: a.reciprocal(), True)
-    )
-
 
 def reciprocal(x):
     """1 / x (integer tensors give floats)."""
@@ -1060,8 +1048,6 @@ class Rsqrt(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return grad * y * y * y * -0.5
-
-    samples = staticmethod(lambda: _unary_samples(rsqrt, lambda torch, a: a.rsqrt(), True))
 
 
 def rsqrt(x):
@@ -1086,8 +1072,6 @@ class Tan(Function):
         (y,) = ctx.saved_tensors
         return grad * (1 + y * y)
 
-    samples = staticmethod(lambda: _unary_samples(tan, lambda torch, a: a.tan()))
-
 
 def tan(x):
     """The tangent."""
@@ -1110,8 +1094,6 @@ class Atan(Function):
         (x,) = ctx.saved_tensors
         return grad / (1 + x * x)
 
-    samples = staticmethod(lambda: _unary_samples(atan, lambda torch, a: a.atan()))
-
 
 def atan(x):
     """The arc tangent."""
@@ -1131,8 +1113,6 @@ class Sign(Function):
     @staticmethod
     def backward(ctx, grad):
         return _zero_grad(grad)
-
-    samples = staticmethod(lambda: _unary_samples(sign, lambda torch, a: a.sign()))
 
 
 def sign(x):
@@ -1156,8 +1136,6 @@ class Floor(Function):
     def backward(ctx, grad):
         return _zero_grad(grad)
 
-    samples = staticmethod(lambda: _unary_samples(floor, lambda torch, a: a.floor()))
-
 
 @register
 class Ceil(Function):
@@ -1172,8 +1150,6 @@ class Ceil(Function):
     @staticmethod
     def backward(ctx, grad):
         return _zero_grad(grad)
-
-    samples = staticmethod(lambda: _unary_samples(ceil, lambda torch, a: a.ceil()))
 
 
 @register
@@ -1190,8 +1166,6 @@ class Trunc(Function):
     def backward(ctx, grad):
         return _zero_grad(grad)
 
-    samples = staticmethod(lambda: _unary_samples(trunc, lambda torch, a: a.trunc()))
-
 
 @register
 class Round(Function):
@@ -1206,13 +1180,6 @@ class Round(Function):
     @staticmethod
     def backward(ctx, grad):
         return _zero_grad(grad), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(0)), lambda torch, a, d: a.round(decimals=d), round),
-            Sample(((3, 4), Arg(2)), lambda torch, a, d: a.round(decimals=d), round, name="2"),
-        ]
-    )
 
 
 def _rounding(cls, name: str, x):
@@ -1285,14 +1252,6 @@ class Remainder(Function):
             dy = unbroadcast(-grad * q, y.shape)
         return unbroadcast(grad, x.shape), dy
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(0.3)), lambda torch, a, b: torch.remainder(a, b), remainder),
-            Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.remainder(a, b + 0.5),
-                   lambda a, b: remainder(a, b + 0.5), name="tensors", positive=True),
-        ]
-    )  # fmt: skip
-
 
 def remainder(x, y):
     """x mod y with the sign of y (Python's %)."""
@@ -1338,8 +1297,6 @@ class Isnan(Function):
     def forward(ctx, x):
         return ctx.device.xp.isnan(x)
 
-    samples = staticmethod(lambda: _special_samples(isnan))
-
 
 @register
 class Isinf(Function):
@@ -1351,8 +1308,6 @@ class Isinf(Function):
     def forward(ctx, x):
         return ctx.device.xp.isinf(x)
 
-    samples = staticmethod(lambda: _special_samples(isinf))
-
 
 @register
 class Isfinite(Function):
@@ -1363,24 +1318,6 @@ class Isfinite(Function):
     @staticmethod
     def forward(ctx, x):
         return ctx.device.xp.isfinite(x)
-
-    samples = staticmethod(lambda: _special_samples(isfinite))
-
-
-def _special_samples(fn):
-    """Inputs holding NaN, inf and -inf beside ordinary values (no NumPy warnings on the way)."""
-
-    def make(lib_where, a):
-        v = lib_where(a > 0.5, a * math.inf, a)
-        v = lib_where(a < -0.5, v * -math.inf, v)
-        return lib_where((a > 0) & (a < 0.2), v * math.nan, v)
-
-    return [
-        Sample(((3, 4),), lambda torch, a: getattr(torch, fn.__name__)(make(torch.where, a)),
-               lambda a: fn(make(where, a)), grad=False),
-        Sample(((2, 3),), lambda torch, a: getattr(torch, fn.__name__)(a), fn, grad=False,
-               name="plain"),
-    ]  # fmt: skip
 
 
 def isnan(x):
@@ -1413,13 +1350,6 @@ class NanToNum(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return Masked.apply(grad, ctx.device.xp.isfinite(x.data)), None, None, None
-
-    samples = staticmethod(
-        lambda: [Sample(((3, 4),), lambda torch, a: torch.nan_to_num(a), nan_to_num),
-                 Sample(((3, 4), Arg(1.0), Arg(2.0), Arg(-2.0)),
-                        lambda torch, a, n, p, m: torch.nan_to_num(a, n, p, m), nan_to_num,
-                        name="values")]
-    )  # fmt: skip
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -1461,6 +1391,23 @@ __all__ += [
     "isnan", "isinf", "isfinite", "nan_to_num", "isclose", "allclose", "equal",
 ]  # fmt: skip
 # ----- registry samples and torch oracles ------------------------------------------------
+
+
+def _special_samples(fn):
+    """Inputs holding NaN, inf and -inf beside ordinary values (no NumPy warnings on the way)."""
+
+    def make(lib_where, a):
+        v = lib_where(a > 0.5, a * math.inf, a)
+        v = lib_where(a < -0.5, v * -math.inf, v)
+        return lib_where((a > 0) & (a < 0.2), v * math.nan, v)
+
+    return [
+        Sample(((3, 4),), lambda torch, a: getattr(torch, fn.__name__)(make(torch.where, a)),
+               lambda a: fn(make(where, a)), grad=False),
+        Sample(((2, 3),), lambda torch, a: getattr(torch, fn.__name__)(a), fn, grad=False,
+               name="plain"),
+    ]  # fmt: skip
+
 
 _BIN = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((3, 4), ())]
 
@@ -1619,3 +1566,75 @@ LogicalNot.samples = staticmethod(lambda: _logic_samples(logical_not, 1))
 LogicalAnd.samples = staticmethod(lambda: _logic_samples(logical_and, 2))
 LogicalOr.samples = staticmethod(lambda: _logic_samples(logical_or, 2))
 LogicalXor.samples = staticmethod(lambda: _logic_samples(logical_xor, 2))
+
+
+Log1p.samples = staticmethod(lambda: _unary_samples(log1p, lambda torch, a: a.log1p(), True))
+
+
+Expm1.samples = staticmethod(lambda: _unary_samples(expm1, lambda torch, a: a.expm1()))
+
+
+Log2.samples = staticmethod(lambda: _unary_samples(log2, lambda torch, a: a.log2(), True))
+
+
+Log10.samples = staticmethod(lambda: _unary_samples(log10, lambda torch, a: a.log10(), True))
+
+
+Reciprocal.samples = staticmethod(
+    lambda: _unary_samples(reciprocal, lambda torch, a: a.reciprocal(), True)
+)
+
+
+Rsqrt.samples = staticmethod(lambda: _unary_samples(rsqrt, lambda torch, a: a.rsqrt(), True))
+
+
+Tan.samples = staticmethod(lambda: _unary_samples(tan, lambda torch, a: a.tan()))
+
+
+Atan.samples = staticmethod(lambda: _unary_samples(atan, lambda torch, a: a.atan()))
+
+
+Sign.samples = staticmethod(lambda: _unary_samples(sign, lambda torch, a: a.sign()))
+
+
+Floor.samples = staticmethod(lambda: _unary_samples(floor, lambda torch, a: a.floor()))
+
+
+Ceil.samples = staticmethod(lambda: _unary_samples(ceil, lambda torch, a: a.ceil()))
+
+
+Trunc.samples = staticmethod(lambda: _unary_samples(trunc, lambda torch, a: a.trunc()))
+
+
+Round.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(0)), lambda torch, a, d: a.round(decimals=d), round),
+        Sample(((3, 4), Arg(2)), lambda torch, a, d: a.round(decimals=d), round, name="2"),
+    ]
+)
+
+
+Remainder.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(0.3)), lambda torch, a, b: torch.remainder(a, b), remainder),
+        Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.remainder(a, b + 0.5),
+               lambda a, b: remainder(a, b + 0.5), name="tensors", positive=True),
+    ]
+)  # fmt: skip
+
+
+Isnan.samples = staticmethod(lambda: _special_samples(isnan))
+
+
+Isinf.samples = staticmethod(lambda: _special_samples(isinf))
+
+
+Isfinite.samples = staticmethod(lambda: _special_samples(isfinite))
+
+
+NanToNum.samples = staticmethod(
+    lambda: [Sample(((3, 4),), lambda torch, a: torch.nan_to_num(a), nan_to_num),
+             Sample(((3, 4), Arg(1.0), Arg(2.0), Arg(-2.0)),
+                    lambda torch, a, n, p, m: torch.nan_to_num(a, n, p, m), nan_to_num,
+                    name="values")]
+)  # fmt: skip

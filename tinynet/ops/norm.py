@@ -66,32 +66,6 @@ class LayerNorm(Function):
             db = grad.sum(lead) if lead else grad
         return dx, dw, db, None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 5), (5,), (5,)), _torch_ln((5,)), _tn_ln((5,))),
-            Sample(((2, 3, 4), (3, 4), (3, 4)), _torch_ln((3, 4)), _tn_ln((3, 4)), name="2 dims"),
-            Sample(((2, 3, 4),), _torch_ln((4,)), _tn_ln((4,)), name="no affine"),
-            Sample(((6,), (6,)), _torch_ln((6,)), _tn_ln((6,)), name="1-d weight only"),
-            Sample(((4, 6, 3, 2), (6,), (6,), Arg(3)),
-                   lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
-                   lambda x, w, b, g: group_norm(x, g, w, b), name="group norm"),
-            Sample(((2, 4, 5), Arg(None), Arg(None), Arg(2)),
-                   lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
-                   lambda x, w, b, g: group_norm(x, g, w, b), name="group norm no affine"),
-            Sample(((3, 4), (4,), (4,), Arg(4)),
-                   lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b, eps=0.1),
-                   lambda x, w, b, g: group_norm(x, g, w, b, eps=0.1), name="instance-like"),
-        ]
-    )  # fmt: skip
-
-
-def _torch_ln(shape):
-    return lambda torch, x, *wb: torch.nn.functional.layer_norm(x, shape, *wb)
-
-
-def _tn_ln(shape):
-    return lambda x, *wb: layer_norm(x, shape, *wb)
-
 
 def _check(op: str, x) -> None:
     if not isinstance(x, Tensor):
@@ -189,3 +163,33 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     if bias is not None:
         y = y + bias.reshape(per_channel)
     return y
+
+
+# ----- registry samples and torch oracles -------------------------------------------------
+
+
+def _torch_ln(shape):
+    return lambda torch, x, *wb: torch.nn.functional.layer_norm(x, shape, *wb)
+
+
+def _tn_ln(shape):
+    return lambda x, *wb: layer_norm(x, shape, *wb)
+
+
+LayerNorm.samples = staticmethod(
+    lambda: [
+        Sample(((4, 5), (5,), (5,)), _torch_ln((5,)), _tn_ln((5,))),
+        Sample(((2, 3, 4), (3, 4), (3, 4)), _torch_ln((3, 4)), _tn_ln((3, 4)), name="2 dims"),
+        Sample(((2, 3, 4),), _torch_ln((4,)), _tn_ln((4,)), name="no affine"),
+        Sample(((6,), (6,)), _torch_ln((6,)), _tn_ln((6,)), name="1-d weight only"),
+        Sample(((4, 6, 3, 2), (6,), (6,), Arg(3)),
+               lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
+               lambda x, w, b, g: group_norm(x, g, w, b), name="group norm"),
+        Sample(((2, 4, 5), Arg(None), Arg(None), Arg(2)),
+               lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
+               lambda x, w, b, g: group_norm(x, g, w, b), name="group norm no affine"),
+        Sample(((3, 4), (4,), (4,), Arg(4)),
+               lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b, eps=0.1),
+               lambda x, w, b, g: group_norm(x, g, w, b, eps=0.1), name="instance-like"),
+    ]
+)  # fmt: skip
