@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
+from ..ops._args import _floating
 from ..ops.broadcast import unbroadcast
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
@@ -66,12 +67,7 @@ def _need_tensor(op: str, name: str, v) -> None:
 
 
 def _need_float(op: str, name: str, t: Tensor) -> None:
-    if not t.dtype.is_floating_point:
-        raise TypeError(
-            f"{op}: {name} must be a floating point tensor, got {t.dtype.name} of shape "
-            f"{_shape(t)}; "
-            "convert it with .float()"
-        )
+    _floating(op, t, name, hint="; convert it with .float()")
 
 
 def _same_dtype(op: str, **tensors) -> None:

@@ -11,6 +11,7 @@ import numpy as np  # host-only: rounding a Python scalar as torch does
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._args import _floating
 from .elementwise import Masked, const, exp, sigmoid, tanh, where
 from .registry import Arg, Sample, register
 
@@ -26,13 +27,7 @@ _ONE_SIXTH_F32 = 0.1666666716337204  # float(numpy.float32(1 / 6))
 
 
 def _need_float(op: str, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise TypeError(
-            f"{op}: input must be a floating point tensor, got {x.dtype.name} of shape "
-            f"{tuple(x.shape)}; convert it with .float()"
-        )
+    _floating(op, x, hint="; convert it with .float()")
 
 
 def _mask(x: Tensor, array) -> Tensor:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from ._args import _floating
 from .elementwise import const
 from .registry import Arg, Sample, register
 
@@ -67,16 +68,6 @@ class LayerNorm(Function):
         return dx, dw, db, None, None
 
 
-def _check(op: str, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(
-            f"{op}: input must be a floating point tensor, got {x.dtype.name} of shape "
-            f"{tuple(x.shape)}"
-        )
-
-
 def _check_param(op: str, name: str, t, shape: tuple, x: Tensor) -> None:
     if t is None:
         return
@@ -109,7 +100,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         >>> y = F.layer_norm(x, (64,), ln_w, ln_b)
     """
     op = "layer_norm"
-    _check(op, input)
+    _floating(op, input, error=RuntimeError)
     shape = (int(normalized_shape),) if isinstance(normalized_shape, int) \
         else tuple(int(s) for s in normalized_shape)  # fmt: skip
     k = len(shape)
@@ -140,7 +131,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         >>> y = F.group_norm(tn.randn(2, 8, 5, 5), 4)
     """
     op = "group_norm"
-    _check(op, input)
+    _floating(op, input, error=RuntimeError)
     if input.ndim < 2:
         raise RuntimeError(
             f"{op}: expected at least 2 dimensions for input tensor but received {input.ndim}"

@@ -519,12 +519,18 @@ class Softmax(Function):
         return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
 
 
+def _normalise_along(op: str, fn: type[Function], x, dim) -> Tensor:
+    """softmax's and log_softmax's shared front: dim checked (a 0-d input's is 0); an empty
+    input has nothing to normalise and comes back as an empty result of the same shape."""
+    (d,) = _dims(op, x, dim) or (0,)
+    if x.data.size == 0:
+        return x * 1
+    return fn.apply(x, d)
+
+
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) along `dim`, stable at any logit size."""
-    (d,) = _dims("softmax", x, dim) or (0,)
-    if x.data.size == 0:  # nothing to normalise: an empty result of the same shape
-        return x * 1
-    return Softmax.apply(x, d)
+    return _normalise_along("softmax", Softmax, x, dim)
 
 
 @register
@@ -550,10 +556,7 @@ class LogSoftmax(Function):
 
 def log_softmax(x, dim):
     """log(softmax(x)) along `dim`, computed directly (stable, no log of 0)."""
-    (d,) = _dims("log_softmax", x, dim) or (0,)
-    if x.data.size == 0:
-        return x * 1
-    return LogSoftmax.apply(x, d)
+    return _normalise_along("log_softmax", LogSoftmax, x, dim)
 
 
 # ----- all / any (porting helper): bool reductions, tensors as torch returns them ----------
