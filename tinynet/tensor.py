@@ -788,29 +788,22 @@ class Tensor:
     def matmul(self, other):
         return _ops.matmul(self, other)
 
-    def mm(self, mat2):
-        if self.ndim != 2 or getattr(mat2, "ndim", None) != 2:
+    def _fixed_rank_matmul(self, op: str, other, ndims: tuple, want: str):
+        """matmul for mm, mv and dot, which take only the ranks `ndims` (torch: no broadcast)."""
+        if (self.ndim, getattr(other, "ndim", None)) != ndims:
             raise RuntimeError(
-                f"mm: both arguments must be 2-D, got {self.shape} and "
-                f"{getattr(mat2, 'shape', mat2)}"
-            )
-        return _ops.matmul(self, mat2)
-
-    def mv(self, vec):
-        if self.ndim != 2 or getattr(vec, "ndim", None) != 1:
-            raise RuntimeError(
-                f"mv: expected a 2-D matrix and a 1-D vector, got {self.shape} and "
-                f"{getattr(vec, 'shape', vec)}"
-            )
-        return _ops.matmul(self, vec)
-
-    def dot(self, other):
-        if self.ndim != 1 or getattr(other, "ndim", None) != 1:
-            raise RuntimeError(
-                f"dot: both arguments must be 1-D, got {self.shape} and "
-                f"{getattr(other, 'shape', other)}"
+                f"{op}: {want}, got {self.shape} and {getattr(other, 'shape', other)}"
             )
         return _ops.matmul(self, other)
+
+    def mm(self, mat2):
+        return self._fixed_rank_matmul("mm", mat2, (2, 2), "both arguments must be 2-D")
+
+    def mv(self, vec):
+        return self._fixed_rank_matmul("mv", vec, (2, 1), "expected a 2-D matrix and a 1-D vector")
+
+    def dot(self, other):
+        return self._fixed_rank_matmul("dot", other, (1, 1), "both arguments must be 1-D")
 
     def eq(self, other):
         return _ops.eq(self, other)
