@@ -19,17 +19,17 @@ from .backend import generator as _generator
 class Tensor:
     """An n-dimensional array on a device, recorded by autograd when it requires grad."""
 
-    __slots__ = (
-        "data",
-        "_grad",
-        "requires_grad",
-        "grad_fn",
-        "_device",
-        "_vc",
-        "_base",
-        "_hooks",
-        "__weakref__",
-    )
+    __slots__ = {  # name -> its docstring (docs/api.md shows the public ones)
+        "data": "The array that holds the values (NumPy or CuPy), outside autograd.",
+        "_grad": None,
+        "requires_grad": "Whether autograd records ops on this tensor (and backward fills .grad).",
+        "grad_fn": "The Function node that made this tensor (None for a leaf).",
+        "_device": None,
+        "_vc": None,
+        "_base": None,
+        "_hooks": None,
+        "__weakref__": None,
+    }
     __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
     __array_ufunc__ = None
 
@@ -57,14 +57,17 @@ class Tensor:
     # ----- metadata -----------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The size of each dimension, as a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def dtype(self) -> dtypes.DType:
+        """The element type (a `tn.dtype` such as `tn.float32`)."""
         return dtypes.from_numpy_dtype(self.data.dtype)
 
     @property
@@ -73,10 +76,12 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no recorded op made this tensor (its .grad is kept by backward)."""
         return self.grad_fn is None
 
     @property
     def is_cuda(self) -> bool:
+        """Whether the tensor is on a CUDA device."""
         return self._device.type == "cuda"
 
     def size(self, dim: int | None = None):
@@ -96,6 +101,7 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        """The size of the data in bytes (numel * element_size)."""
         return int(self.data.nbytes)
 
     def __len__(self) -> int:
@@ -241,6 +247,7 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
+        """Whether backward keeps this non-leaf tensor's .grad (see retain_grad())."""
         return self.grad_fn is not None and self.grad_fn.retain is not None
 
     # ----- in-place ops: PyTorch's rules (docs/autograd.md, "In-place ops") ------------------
@@ -604,6 +611,7 @@ class Tensor:
 
     @property
     def T(self):
+        """This tensor with its dimensions reversed (the transpose of a 2-D tensor)."""
         return _ops.permute(self, *reversed(range(self.ndim)))
 
     def t(self):
@@ -962,6 +970,7 @@ class Tensor:
         return self.to("cpu")
 
     def cuda(self, device=None):
+        """This tensor on the GPU `device` (cuda:0 by default; itself when already there)."""
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def type(self, dtype=None):
@@ -977,24 +986,31 @@ class Tensor:
         return self.to(dtype=dtypes.as_dtype(dtype))
 
     def float(self):
+        """This tensor cast to float32 (itself when it already is)."""
         return self.to(dtypes.float32)
 
     def double(self):
+        """This tensor cast to float64 (itself when it already is)."""
         return self.to(dtypes.float64)
 
     def half(self):
+        """This tensor cast to float16 (itself when it already is)."""
         return self.to(dtypes.float16)
 
     def long(self):
+        """This tensor cast to int64 (itself when it already is)."""
         return self.to(dtypes.int64)
 
     def int(self):
+        """This tensor cast to int32 (itself when it already is)."""
         return self.to(dtypes.int32)
 
     def bool(self):
+        """This tensor cast to bool (itself when it already is)."""
         return self.to(dtypes.bool_)
 
     def short(self):
+        """This tensor cast to int16 (itself when it already is)."""
         return self.to(dtypes.int16)
 
     def byte(self):
