@@ -88,11 +88,13 @@ def _summary(obj, name: str, tensor: bool = False) -> str:
     if isinstance(obj, (staticmethod, classmethod)):
         obj = obj.__func__
     doc = obj.__doc__ if callable(obj) or isinstance(obj, property) else None
+    if isinstance(obj, types.MemberDescriptorType):  # a slot: its docstring is in __slots__
+        doc = inspect.getdoc(obj)
     if doc and doc is not type(obj).__doc__:
         line = inspect.cleandoc(doc).split("\n\n")[0].replace("\n", " ").strip()
         return line.replace("|", "\\|")
     base = name[:-1] if name.endswith("_") and not name.endswith("__") else name
-    if tensor and hasattr(tn, base):
+    if tensor and inspect.isfunction(getattr(tn, base, None)):
         return f"method form of `tn.{base}`" + (" (in place)" if base != name else "")
     if tensor and base != name and hasattr(tn.Tensor, base):
         return f"in-place form of `Tensor.{base}`"

@@ -1,5 +1,6 @@
-"""The engine as DESIGN.md 1 describes it: a tape replayed backwards, accumulation, freeing,
-create_graph, thread-local grad mode, autograd.grad, user Functions, version checks, errors."""
+"""The engine as docs/autograd.md sections 2-6 describe it: a tape replayed backwards,
+accumulation, freeing, create_graph, thread-local grad mode, autograd.grad, user Functions,
+version checks, errors."""
 
 from __future__ import annotations
 

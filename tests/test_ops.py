@@ -1,4 +1,4 @@
-"""The generic op test (DESIGN.md 3): every registered op x each of its samples.
+"""The generic op test (the registry, tinynet/ops/registry.py): every registered op x each sample.
 
 For each (op, sample) pair collected from `tinynet.ops.registry.REGISTRY` at import:
 float64 gradcheck; PyTorch parity of the forward and of the backward (a random

@@ -1,4 +1,5 @@
-"""Double backward of every registered op against PyTorch (DESIGN.md 2: one formula, every order).
+"""Double backward of every registered op against PyTorch (one formula serves every order:
+docs/autograd.md section 6).
 
 For each differentiable (op, sample) pair of the registry, in float64 on every device of the
 `device` fixture: first gradients with `create_graph=True` for a random upstream gradient

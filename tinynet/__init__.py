@@ -86,8 +86,8 @@ from .dtypes import (
 from .dtypes import (
     int_ as int,
 )
-from .functional import *  # noqa: F403
-from .serialization import load, save  # noqa: E402  (checkpoints: safetensors, no pickle)
+from .functional import *  # the tensor methods as functions: tn.exp, tn.cat, ...
+from .serialization import load, save  # checkpoints: safetensors, no pickle
 from .tensor import Tensor, tensor
 
 __version__ = "0.1.0"

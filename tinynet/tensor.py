@@ -19,17 +19,17 @@ from .backend import generator as _generator
 class Tensor:
     """An n-dimensional array on a device, recorded by autograd when it requires grad."""
 
-    __slots__ = (
-        "data",
-        "_grad",
-        "requires_grad",
-        "grad_fn",
-        "_device",
-        "_vc",
-        "_base",
-        "_hooks",
-        "__weakref__",
-    )
+    __slots__ = {  # name -> its docstring (docs/api.md shows the public ones)
+        "data": "The array that holds the values (NumPy or CuPy), outside autograd.",
+        "_grad": None,
+        "requires_grad": "Whether autograd records ops on this tensor (and backward fills .grad).",
+        "grad_fn": "The Function node that made this tensor (None for a leaf).",
+        "_device": None,
+        "_vc": None,
+        "_base": None,
+        "_hooks": None,
+        "__weakref__": None,
+    }
     __array_priority__ = 1000  # NumPy defers `ndarray * tensor` to Tensor.__rmul__
     __array_ufunc__ = None
 
@@ -57,14 +57,17 @@ class Tensor:
     # ----- metadata -----------------------------------------------------------------
     @property
     def shape(self) -> tuple:
+        """The size of each dimension, as a tuple of ints."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of dimensions."""
         return self.data.ndim
 
     @property
     def dtype(self) -> dtypes.DType:
+        """The element type (a `tn.dtype` such as `tn.float32`)."""
         return dtypes.from_numpy_dtype(self.data.dtype)
 
     @property
@@ -73,22 +76,27 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
+        """Whether no recorded op made this tensor (its .grad is kept by backward)."""
         return self.grad_fn is None
 
     @property
     def is_cuda(self) -> bool:
+        """Whether the tensor is on a CUDA device."""
         return self._device.type == "cuda"
 
     def size(self, dim: int | None = None):
+        """The shape as a tuple, or the length of dimension `dim` when given."""
         return self.shape if dim is None else self.shape[dim]
 
     def dim(self) -> int:
+        """The number of dimensions (same as `ndim`)."""
         return self.ndim
 
     def numel(self) -> int:
         return int(self.data.size)
 
     def element_size(self) -> int:
+        """The size in bytes of one element."""
         return self.data.itemsize
 
     def nelement(self) -> int:
@@ -105,6 +113,7 @@ class Tensor:
 
     @property
     def nbytes(self) -> int:
+        """The size of the data in bytes (numel * element_size)."""
         return int(self.data.nbytes)
 
     def __len__(self) -> int:
@@ -143,6 +152,7 @@ class Tensor:
         return self._host()
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         if self.data.size != 1:
             raise ValueError(
                 f"item(): only a tensor with one element can be converted, got shape {self.shape}"
@@ -150,6 +160,7 @@ class Tensor:
         return self._host().reshape(()).item()
 
     def tolist(self):
+        """The data as nested Python lists (copied to the host)."""
         return self._host().tolist()
 
     def __array__(self, dtype=None, copy=None):
@@ -254,6 +265,7 @@ class Tensor:
 
     @property
     def retains_grad(self) -> bool:
+        """Whether backward keeps this non-leaf tensor's .grad (see retain_grad())."""
         return self.grad_fn is not None and self.grad_fn.retain is not None
 
     # ----- in-place ops: PyTorch's rules (docs/autograd.md, "In-place ops") ------------------
@@ -599,9 +611,11 @@ class Tensor:
         return _ops.view(self, *shape)
 
     def view_as(self, other):
+        """A view of this tensor with `other`'s shape (as `view(other.shape)`)."""
         return _ops.view(self, other.shape)
 
     def reshape_as(self, other):
+        """This tensor reshaped to `other`'s shape (as `reshape(other.shape)`)."""
         return _ops.reshape(self, other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
@@ -615,6 +629,7 @@ class Tensor:
 
     @property
     def T(self):
+        """This tensor with its dimensions reversed (the transpose of a 2-D tensor)."""
         return _ops.permute(self, *reversed(range(self.ndim)))
 
     def t(self):
@@ -669,6 +684,7 @@ class Tensor:
         return _ops.triu(self, diagonal)
 
     def expand_as(self, other):
+        """A broadcast view of this tensor with `other`'s shape (as `expand(other.shape)`)."""
         return _ops.expand(self, other.shape)
 
     def contiguous(self):
@@ -698,6 +714,7 @@ class Tensor:
         return _ops.gather(self, dim, index)
 
     def is_contiguous(self) -> bool:
+        """Whether the data is laid out C-contiguous in memory."""
         return bool(self.data.flags.c_contiguous)
 
     # ----- methods: math and comparisons (porting helper) -------------------------------
@@ -746,6 +763,7 @@ class Tensor:
     negative = neg
 
     def positive(self):
+        """This tensor itself (unary plus, as torch.positive)."""
         return self
 
     absolute = abs
@@ -849,29 +867,22 @@ class Tensor:
     def matmul(self, other):
         return _ops.matmul(self, other)
 
-    def mm(self, mat2):
-        if self.ndim != 2 or getattr(mat2, "ndim", None) != 2:
+    def _fixed_rank_matmul(self, op: str, other, ndims: tuple, want: str):
+        """matmul for mm, mv and dot, which take only the ranks `ndims` (torch: no broadcast)."""
+        if (self.ndim, getattr(other, "ndim", None)) != ndims:
             raise RuntimeError(
-                f"mm: both arguments must be 2-D, got {self.shape} and "
-                f"{getattr(mat2, 'shape', mat2)}"
-            )
-        return _ops.matmul(self, mat2)
-
-    def mv(self, vec):
-        if self.ndim != 2 or getattr(vec, "ndim", None) != 1:
-            raise RuntimeError(
-                f"mv: expected a 2-D matrix and a 1-D vector, got {self.shape} and "
-                f"{getattr(vec, 'shape', vec)}"
-            )
-        return _ops.matmul(self, vec)
-
-    def dot(self, other):
-        if self.ndim != 1 or getattr(other, "ndim", None) != 1:
-            raise RuntimeError(
-                f"dot: both arguments must be 1-D, got {self.shape} and "
-                f"{getattr(other, 'shape', other)}"
+                f"{op}: {want}, got {self.shape} and {getattr(other, 'shape', other)}"
             )
         return _ops.matmul(self, other)
+
+    def mm(self, mat2):
+        return self._fixed_rank_matmul("mm", mat2, (2, 2), "both arguments must be 2-D")
+
+    def mv(self, vec):
+        return self._fixed_rank_matmul("mv", vec, (2, 1), "expected a 2-D matrix and a 1-D vector")
+
+    def dot(self, other):
+        return self._fixed_rank_matmul("dot", other, (1, 1), "both arguments must be 1-D")
 
     def eq(self, other):
         return _ops.eq(self, other)
@@ -919,6 +930,7 @@ class Tensor:
         return _ops.equal(self, other)
 
     def type_as(self, other):
+        """This tensor cast to `other`'s dtype (itself when it already has it)."""
         return self.to(other.dtype)
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
@@ -938,15 +950,19 @@ class Tensor:
         return t.requires_grad_(True) if requires_grad else t
 
     def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of zeros of `size`, with this tensor's dtype and device unless given."""
         return self._new_filled("new_zeros", size, 0, dtype, device, requires_grad)
 
     def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        """A tensor of ones of `size`, with this tensor's dtype and device unless given."""
         return self._new_filled("new_ones", size, 1, dtype, device, requires_grad)
 
     def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        """An uninitialised tensor of `size`, with this tensor's dtype and device unless given."""
         return self._new_filled("new_empty", size, None, dtype, device, requires_grad)
 
     def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        """A tensor of `size` filled with `fill_value`, with this dtype and device unless given."""
         size = tuple(size) if isinstance(size, (tuple, list)) else (size,)
         return self._new_filled("new_full", size, fill_value, dtype, device, requires_grad)
 
@@ -988,9 +1004,11 @@ class Tensor:
         return _ops.roll(self, shifts, dims)
 
     def repeat(self, *sizes):
+        """The tensor tiled `sizes[i]` times along each dimension (a copy, as torch's repeat)."""
         return _ops.repeat(self, *sizes)
 
     def unfold(self, dimension, size, step):
+        """A view of every `size`-long slice along `dimension`, `step` apart, as a new last dim."""
         return _ops.unfold(self, dimension, size, step)
 
     def cumsum(self, dim, dtype=None):
@@ -1024,9 +1042,11 @@ class Tensor:
         return out
 
     def cpu(self):
+        """This tensor on the cpu device (itself when already there)."""
         return self.to("cpu")
 
     def cuda(self, device=None):
+        """This tensor on the GPU `device` (cuda:0 by default; itself when already there)."""
         return self.to("cuda" if device is None else f"cuda:{device}")
 
     def type(self, dtype=None):
@@ -1042,30 +1062,39 @@ class Tensor:
         return self.to(dtype=dtypes.as_dtype(dtype))
 
     def float(self):
+        """This tensor cast to float32 (itself when it already is)."""
         return self.to(dtypes.float32)
 
     def double(self):
+        """This tensor cast to float64 (itself when it already is)."""
         return self.to(dtypes.float64)
 
     def half(self):
+        """This tensor cast to float16 (itself when it already is)."""
         return self.to(dtypes.float16)
 
     def long(self):
+        """This tensor cast to int64 (itself when it already is)."""
         return self.to(dtypes.int64)
 
     def int(self):
+        """This tensor cast to int32 (itself when it already is)."""
         return self.to(dtypes.int32)
 
     def bool(self):
+        """This tensor cast to bool (itself when it already is)."""
         return self.to(dtypes.bool_)
 
     def short(self):
+        """This tensor cast to int16 (itself when it already is)."""
         return self.to(dtypes.int16)
 
     def byte(self):
+        """This tensor cast to uint8."""
         return self.to(dtypes.uint8)
 
     def char(self):
+        """This tensor cast to int8."""
         return self.to(dtypes.int8)
 
     def is_floating_point(self) -> bool:

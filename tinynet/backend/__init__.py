@@ -25,6 +25,9 @@ A backend is a module with:
                           out of range raises IndexError, at once or at the next sync
     conv_block_bytes      bytes of conv columns built per block (a CPU wants cache-sized
                           blocks, a GPU one big block)
+    host_view(a)          `a` as a NumPy array when its values are in host memory (no copy,
+                          no sync), else None: the one place code outside backend/ asks
+                          where data lives (index bounds checks, zero-copy data loading)
 
 and optionally `check_device(index)` (raise RuntimeError for a device that cannot be
 used), `array_device_index(a)`, `device_count()`, `is_available()`,
@@ -52,7 +55,7 @@ _lock = threading.Lock()
 
 REQUIRED = ("name", "xp", "is_array", "from_host", "to_host", "scatter_add", "strided_view",
             "generator", "synchronize", "erf", "masked", "col2im", "softmax_xent",
-            "conv_block_bytes")  # fmt: skip
+            "conv_block_bytes", "host_view")  # fmt: skip
 
 
 def register_backend(type_name: str, module: ModuleType) -> None:

@@ -61,7 +61,8 @@ def _stack(samples: list[Tensor]) -> Tensor:
     dev = first.device
     # samples are data, not part of a graph: stack the arrays, outside autograd
     arr = dev.xp.stack([s.data for s in samples])
-    return from_numpy(arr) if dev.type == "cpu" else tensor(arr, device=dev)
+    host = dev.backend.host_view(arr)
+    return from_numpy(host) if host is not None else tensor(arr, device=dev)
 
 
 def _numbers(samples: list) -> Tensor:

@@ -72,8 +72,9 @@ def _index_array(indices, n: int) -> np.ndarray:
 
 def _take(t: Tensor, idx: int | slice | np.ndarray) -> Tensor:
     """Row `idx` (an int), rows `idx` (a slice or index array) of `t`, outside autograd."""
-    if t.device.type == "cpu":
-        return from_numpy(np.asarray(t.data[idx]))
+    host = t.device.backend.host_view(t.data)
+    if host is not None:  # zero-copy on the host
+        return from_numpy(np.asarray(host[idx]))
     if isinstance(idx, np.ndarray):  # the index array goes where the data is
         idx = t.device.backend.from_host(idx, t.device.index)
     return tensor(t.data[idx], device=t.device)

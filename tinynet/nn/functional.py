@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
+from ..ops._args import _floating
 from ..ops.broadcast import unbroadcast
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
@@ -66,12 +67,7 @@ def _need_tensor(op: str, name: str, v) -> None:
 
 
 def _need_float(op: str, name: str, t: Tensor) -> None:
-    if not t.dtype.is_floating_point:
-        raise TypeError(
-            f"{op}: {name} must be a floating point tensor, got {t.dtype.name} of shape "
-            f"{_shape(t)}; "
-            "convert it with .float()"
-        )
+    _floating(op, t, name, hint="; convert it with .float()")
 
 
 def _same_dtype(op: str, **tensors) -> None:
@@ -125,19 +121,6 @@ class Linear(Function):
             if need_b:
                 db = g2.sum(0)
         return dx, dw, db
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 3), (5, 3), (5,)), _torch_linear, linear),
-            Sample(((2, 4, 3), (5, 3), (5,)), _torch_linear, linear, name="3d"),
-            Sample(((3,), (5, 3), (5,)), _torch_linear, linear, name="1d"),
-            Sample(((4, 3), (5, 3), Arg(None)), _torch_linear, linear, name="no-bias"),
-        ]
-    )
-
-
-def _torch_linear(torch, x, w, b):
-    return torch.nn.functional.linear(x, w, b)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
@@ -301,23 +284,6 @@ class BatchNorm(Function):
         if need_b:
             db = grad.sum(axes)
         return dx, dw, db, None, None, None, None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 3), (3,), (3,)), _torch_bn, _tn_bn),
-            Sample(((2, 3, 4, 5), (3,), (3,)), _torch_bn, _tn_bn, name="2d"),
-            Sample(((4, 3, 5), (3,), (3,)), _torch_bn, _tn_bn, name="1d-seq"),
-            Sample(((3, 2, 2, 3),), _torch_bn, _tn_bn, name="no-affine"),
-        ]
-    )
-
-
-def _torch_bn(torch, x, w=None, b=None):
-    return torch.nn.functional.batch_norm(x, None, None, w, b, training=True)
-
-
-def _tn_bn(x, w=None, b=None):
-    return batch_norm(x, None, None, w, b, training=True)
 
 
 def batch_norm(
@@ -521,41 +487,10 @@ class CrossEntropy(Function):
         A, Q = const(x, ctx.a.astype(dt, copy=False)[:, None]), const(x, q.astype(dt))
         return (P * A - Q) * _grad_factor(grad, ctx), None, None, None, None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy),
-            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
-                   kwargs={"reduction": "sum"}, name="sum"),
-            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
-                   kwargs={"reduction": "none"}, name="none"),
-            Sample(((6, 5), Int((6,), 5)), _torch_ce, cross_entropy,
-                   kwargs={"ignore_index": 2}, name="ignore"),
-            Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
-                   kwargs={"label_smoothing": 0.2}, name="smooth"),
-            Sample(((6, 5), Int((6,), 5)), _torch_ce_weighted, _tn_ce_weighted,
-                   kwargs={"label_smoothing": 0.1, "ignore_index": 1}, name="weighted"),
-            Sample(((2, 4, 3, 2), Int((2, 3, 2), 4)), _torch_ce, cross_entropy,
-                   kwargs={"label_smoothing": 0.1}, name="k-dim"),
-            Sample(((5,), Int((), 5)), _torch_ce, cross_entropy, name="unbatched"),
-        ]
-    )  # fmt: skip
-
 
 # Class weights in samples are fixed constants: the generic test perturbs and differentiates
 # every shape argument, and these losses have no gradient for their weights (as torch).
 _W5 = (0.5, 1.0, 2.0, 0.25, 1.5)
-
-
-def _torch_ce(torch, x, t, **kw):
-    return torch.nn.functional.cross_entropy(x, t, **kw)
-
-
-def _torch_ce_weighted(torch, x, t, **kw):
-    return torch.nn.functional.cross_entropy(x, t, torch.tensor(_W5, dtype=x.dtype), **kw)
-
-
-def _tn_ce_weighted(x, t, **kw):
-    return cross_entropy(x, t, _const_like(x, _W5), **kw)
 
 
 def _const_like(x: Tensor, values) -> Tensor:
@@ -635,30 +570,6 @@ class NllLoss(Function):
         q = (onehot * -ctx.wt[:, None]).astype(ctx.wt.dtype)
         return const(grad, q) * _grad_factor(grad, ctx), None, None, None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 5), Int((4,), 5)), _torch_nll, nll_loss),
-            Sample(((6, 5), Int((6,), 5)), _torch_nll, nll_loss,
-                   kwargs={"ignore_index": 3, "reduction": "sum"}, name="ignore-sum"),
-            Sample(((4, 5), Int((4,), 5)), _torch_nll_weighted, _tn_nll_weighted,
-                   name="weighted"),
-            Sample(((2, 3, 4), Int((2, 4), 3)), _torch_nll, nll_loss,
-                   kwargs={"reduction": "none"}, name="k-dim"),
-        ]
-    )  # fmt: skip
-
-
-def _torch_nll(torch, x, t, **kw):
-    return torch.nn.functional.nll_loss(x, t, **kw)
-
-
-def _torch_nll_weighted(torch, x, t, **kw):
-    return torch.nn.functional.nll_loss(x, t, torch.tensor(_W5, dtype=x.dtype), **kw)
-
-
-def _tn_nll_weighted(x, t, **kw):
-    return nll_loss(x, t, _const_like(x, _W5), **kw)
-
 
 def nll_loss(
     input: Tensor,
@@ -735,36 +646,12 @@ class BinaryCrossEntropyWithLogits(Function):
             dt = -g * x if pw is None else g * ((pw - 1) * _softplus_neg(x) - x)
         return _unbroadcast_to(dx, x), _unbroadcast_to(dt, t), None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), (3, 4)), _torch_bce, binary_cross_entropy_with_logits),
-            Sample(((3, 4), (3, 4)), _torch_bce, binary_cross_entropy_with_logits,
-                   kwargs={"reduction": "none"}, name="none"),
-            Sample(((3, 4), (3, 4)), _torch_bce_weighted, _tn_bce_weighted,
-                   kwargs={"reduction": "sum"}, name="weights"),
-        ]
-    )  # fmt: skip
-
 
 def _unbroadcast_to(g, like):
     return None if g is None else unbroadcast(g, like.shape)
 
 
 _W4, _PW4 = (0.5, 1.0, 2.0, 0.25), (3.0, 0.5, 1.0, 2.0)
-
-
-def _torch_bce(torch, x, t, **kw):
-    return torch.nn.functional.binary_cross_entropy_with_logits(x, t, **kw)
-
-
-def _torch_bce_weighted(torch, x, t, **kw):
-    w, pw = torch.tensor(_W4, dtype=x.dtype), torch.tensor(_PW4, dtype=x.dtype)
-    return torch.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw, **kw)
-
-
-def _tn_bce_weighted(x, t, **kw):
-    w, pw = _const_like(x, _W4), _const_like(x, _PW4)
-    return binary_cross_entropy_with_logits(x, t, w, pos_weight=pw, **kw)
 
 
 def binary_cross_entropy_with_logits(
@@ -1375,33 +1262,6 @@ class BinaryCrossEntropy(Function):
             dt = -g * (x / (1 - x)).log()  # torch's target gradient: -logit(x), unclamped
         return dx, dt, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), (3, 4)), _torch_bce_probs, _tn_bce_probs),
-            Sample(((3, 4), (3, 4)), _torch_bce_probs, _tn_bce_probs,
-                   kwargs={"reduction": "none"}, name="none"),
-            Sample(((2, 3, 4), (2, 3, 4)), _torch_bce_probs_w, _tn_bce_probs_w,
-                   kwargs={"reduction": "sum"}, name="weight"),
-        ]
-    )  # fmt: skip
-
-
-def _torch_bce_probs(torch, x, t, **kw):
-    return torch.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(), **kw)
-
-
-def _tn_bce_probs(x, t, **kw):
-    return binary_cross_entropy(sigmoid(x), sigmoid(t), **kw)
-
-
-def _torch_bce_probs_w(torch, x, t, **kw):
-    w = torch.tensor(_W4, dtype=x.dtype)
-    return torch.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(), w, **kw)
-
-
-def _tn_bce_probs_w(x, t, **kw):
-    return binary_cross_entropy(sigmoid(x), sigmoid(t), _const_like(x, _W4), **kw)
-
 
 def binary_cross_entropy(
     input: Tensor,
@@ -1536,3 +1396,148 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     if p == float("inf"):
         return _amax(d, -1, keepdim=keepdim)
     return (d**p).sum(-1, keepdim=keepdim) ** (1.0 / p)
+
+
+# ----- registry samples and torch oracles -------------------------------------------------
+
+
+def _torch_linear(torch, x, w, b):
+    return torch.nn.functional.linear(x, w, b)
+
+
+def _torch_bn(torch, x, w=None, b=None):
+    return torch.nn.functional.batch_norm(x, None, None, w, b, training=True)
+
+
+def _tn_bn(x, w=None, b=None):
+    return batch_norm(x, None, None, w, b, training=True)
+
+
+def _torch_ce(torch, x, t, **kw):
+    return torch.nn.functional.cross_entropy(x, t, **kw)
+
+
+def _torch_ce_weighted(torch, x, t, **kw):
+    return torch.nn.functional.cross_entropy(x, t, torch.tensor(_W5, dtype=x.dtype), **kw)
+
+
+def _tn_ce_weighted(x, t, **kw):
+    return cross_entropy(x, t, _const_like(x, _W5), **kw)
+
+
+def _torch_nll(torch, x, t, **kw):
+    return torch.nn.functional.nll_loss(x, t, **kw)
+
+
+def _torch_nll_weighted(torch, x, t, **kw):
+    return torch.nn.functional.nll_loss(x, t, torch.tensor(_W5, dtype=x.dtype), **kw)
+
+
+def _tn_nll_weighted(x, t, **kw):
+    return nll_loss(x, t, _const_like(x, _W5), **kw)
+
+
+def _torch_bce(torch, x, t, **kw):
+    return torch.nn.functional.binary_cross_entropy_with_logits(x, t, **kw)
+
+
+def _torch_bce_weighted(torch, x, t, **kw):
+    w, pw = torch.tensor(_W4, dtype=x.dtype), torch.tensor(_PW4, dtype=x.dtype)
+    return torch.nn.functional.binary_cross_entropy_with_logits(x, t, w, pos_weight=pw, **kw)
+
+
+def _tn_bce_weighted(x, t, **kw):
+    w, pw = _const_like(x, _W4), _const_like(x, _PW4)
+    return binary_cross_entropy_with_logits(x, t, w, pos_weight=pw, **kw)
+
+
+def _torch_bce_probs(torch, x, t, **kw):
+    return torch.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(), **kw)
+
+
+def _tn_bce_probs(x, t, **kw):
+    return binary_cross_entropy(sigmoid(x), sigmoid(t), **kw)
+
+
+def _torch_bce_probs_w(torch, x, t, **kw):
+    w = torch.tensor(_W4, dtype=x.dtype)
+    return torch.nn.functional.binary_cross_entropy(x.sigmoid(), t.sigmoid(), w, **kw)
+
+
+def _tn_bce_probs_w(x, t, **kw):
+    return binary_cross_entropy(sigmoid(x), sigmoid(t), _const_like(x, _W4), **kw)
+
+
+Linear.samples = staticmethod(
+    lambda: [
+        Sample(((4, 3), (5, 3), (5,)), _torch_linear, linear),
+        Sample(((2, 4, 3), (5, 3), (5,)), _torch_linear, linear, name="3d"),
+        Sample(((3,), (5, 3), (5,)), _torch_linear, linear, name="1d"),
+        Sample(((4, 3), (5, 3), Arg(None)), _torch_linear, linear, name="no-bias"),
+    ]
+)
+
+
+BatchNorm.samples = staticmethod(
+    lambda: [
+        Sample(((4, 3), (3,), (3,)), _torch_bn, _tn_bn),
+        Sample(((2, 3, 4, 5), (3,), (3,)), _torch_bn, _tn_bn, name="2d"),
+        Sample(((4, 3, 5), (3,), (3,)), _torch_bn, _tn_bn, name="1d-seq"),
+        Sample(((3, 2, 2, 3),), _torch_bn, _tn_bn, name="no-affine"),
+    ]
+)
+
+
+CrossEntropy.samples = staticmethod(
+    lambda: [
+        Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy),
+        Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
+               kwargs={"reduction": "sum"}, name="sum"),
+        Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
+               kwargs={"reduction": "none"}, name="none"),
+        Sample(((6, 5), Int((6,), 5)), _torch_ce, cross_entropy,
+               kwargs={"ignore_index": 2}, name="ignore"),
+        Sample(((4, 5), Int((4,), 5)), _torch_ce, cross_entropy,
+               kwargs={"label_smoothing": 0.2}, name="smooth"),
+        Sample(((6, 5), Int((6,), 5)), _torch_ce_weighted, _tn_ce_weighted,
+               kwargs={"label_smoothing": 0.1, "ignore_index": 1}, name="weighted"),
+        Sample(((2, 4, 3, 2), Int((2, 3, 2), 4)), _torch_ce, cross_entropy,
+               kwargs={"label_smoothing": 0.1}, name="k-dim"),
+        Sample(((5,), Int((), 5)), _torch_ce, cross_entropy, name="unbatched"),
+    ]
+)  # fmt: skip
+
+
+NllLoss.samples = staticmethod(
+    lambda: [
+        Sample(((4, 5), Int((4,), 5)), _torch_nll, nll_loss),
+        Sample(((6, 5), Int((6,), 5)), _torch_nll, nll_loss,
+               kwargs={"ignore_index": 3, "reduction": "sum"}, name="ignore-sum"),
+        Sample(((4, 5), Int((4,), 5)), _torch_nll_weighted, _tn_nll_weighted,
+               name="weighted"),
+        Sample(((2, 3, 4), Int((2, 4), 3)), _torch_nll, nll_loss,
+               kwargs={"reduction": "none"}, name="k-dim"),
+    ]
+)  # fmt: skip
+
+
+BinaryCrossEntropyWithLogits.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), (3, 4)), _torch_bce, binary_cross_entropy_with_logits),
+        Sample(((3, 4), (3, 4)), _torch_bce, binary_cross_entropy_with_logits,
+               kwargs={"reduction": "none"}, name="none"),
+        Sample(((3, 4), (3, 4)), _torch_bce_weighted, _tn_bce_weighted,
+               kwargs={"reduction": "sum"}, name="weights"),
+    ]
+)  # fmt: skip
+
+
+BinaryCrossEntropy.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), (3, 4)), _torch_bce_probs, _tn_bce_probs),
+        Sample(((3, 4), (3, 4)), _torch_bce_probs, _tn_bce_probs,
+               kwargs={"reduction": "none"}, name="none"),
+        Sample(((2, 3, 4), (2, 3, 4)), _torch_bce_probs_w, _tn_bce_probs_w,
+               kwargs={"reduction": "sum"}, name="weight"),
+    ]
+)  # fmt: skip

@@ -47,6 +47,27 @@ def _reset_affine(weight: Parameter, bias: Parameter | None) -> None:
         init.uniform_(bias, -bound, bound)
 
 
+def _norm_affine(module: Module, shape: tuple, affine: bool, bias: bool, fk: dict) -> None:
+    """A normalisation layer's affine parameters: weight of ones and bias of zeros of `shape`
+    (each None where `affine` or `bias` is off), registered in torch's order."""
+    if affine:
+        module.weight = Parameter(ones(*shape, **fk))
+    else:
+        module.register_parameter("weight", None)
+    if affine and bias:
+        module.bias = Parameter(zeros(*shape, **fk))
+    else:
+        module.register_parameter("bias", None)
+
+
+def _reset_norm_affine(module: Module) -> None:
+    """Weight back to ones and bias back to zeros (each where present)."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 def _factory(device, dtype) -> dict:
     return {"device": device, "dtype": dtype}
 
@@ -390,14 +411,7 @@ class _BatchNorm(Module):
         self.eps, self.momentum = eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         fk = _factory(device, dtype)
-        if affine:
-            self.weight = Parameter(ones(num_features, **fk))
-        else:
-            self.register_parameter("weight", None)
-        if affine and bias:
-            self.bias = Parameter(zeros(num_features, **fk))
-        else:
-            self.register_parameter("bias", None)
+        _norm_affine(self, (num_features,), affine, bias, fk)
         if track_running_stats:
             self.register_buffer("running_mean", zeros(num_features, **fk))
             self.register_buffer("running_var", ones(num_features, **fk))
@@ -417,10 +431,7 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_norm_affine(self)
 
     def _check_input_dim(self, input) -> None:
         if input.ndim not in self._dims:
@@ -738,21 +749,10 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
         self.eps, self.elementwise_affine = eps, elementwise_affine
         fk = _factory(device, dtype)
-        if elementwise_affine:
-            self.weight = Parameter(ones(*self.normalized_shape, **fk))
-            if bias:
-                self.bias = Parameter(zeros(*self.normalized_shape, **fk))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _norm_affine(self, self.normalized_shape, elementwise_affine, bias, fk)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_norm_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -782,21 +782,10 @@ class GroupNorm(Module):
         self.num_groups, self.num_channels = num_groups, num_channels
         self.eps, self.affine = eps, affine
         fk = _factory(device, dtype)
-        if affine:
-            self.weight = Parameter(ones(num_channels, **fk))
-            if bias:
-                self.bias = Parameter(zeros(num_channels, **fk))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _norm_affine(self, (num_channels,), affine, bias, fk)
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        _reset_norm_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)

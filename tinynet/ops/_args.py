@@ -19,6 +19,19 @@ def _tensor(op: str, x, name: str = "input"):
     return x
 
 
+def _floating(op: str, x, name: str = "input", error: type = TypeError, hint: str = ""):
+    """`x` if it is a floating point Tensor, else a TypeError (not a Tensor) or `error` (an
+    integer or bool tensor; torch raises TypeError in some ops, RuntimeError in others)
+    naming the op, the dtype and the shape, then `hint`."""
+    _tensor(op, x, name)
+    if not x.dtype.is_floating_point:
+        raise error(
+            f"{op}: {name} must be a floating point tensor, got {x.dtype.name} of shape "
+            f"{tuple(x.shape)}{hint}"
+        )
+    return x
+
+
 def _int(op: str, name: str, v) -> int:
     """`v` as a Python int: ints, NumPy integers and one-element integer tensors pass; floats
     (even 2.0), strings and None raise TypeError naming the op and the argument."""

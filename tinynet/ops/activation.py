@@ -11,6 +11,7 @@ import numpy as np  # host-only: rounding a Python scalar as torch does
 
 from ..autograd.function import Function
 from ..tensor import Tensor
+from ._args import _floating
 from .elementwise import Masked, const, exp, sigmoid, tanh, where
 from .registry import Arg, Sample, register
 
@@ -26,13 +27,7 @@ _ONE_SIXTH_F32 = 0.1666666716337204  # float(numpy.float32(1 / 6))
 
 
 def _need_float(op: str, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise TypeError(
-            f"{op}: input must be a floating point tensor, got {x.dtype.name} of shape "
-            f"{tuple(x.shape)}; convert it with .float()"
-        )
+    _floating(op, x, hint="; convert it with .float()")
 
 
 def _mask(x: Tensor, array) -> Tensor:
@@ -58,8 +53,6 @@ class Silu(Function):
         (x,) = ctx.saved_tensors
         s = sigmoid(x)
         return grad * (s * (1 + x * (1 - s)))
-
-    samples = staticmethod(lambda: _unary(silu, lambda torch, a: torch.nn.functional.silu(a)))
 
 
 def silu(x: Tensor) -> Tensor:
@@ -90,17 +83,6 @@ class Elu(Function):
         e = exp(Masked.apply(x, ~pos) * input_scale)  # exp(min(x, 0) * input_scale)
         dneg = grad * e * (scale * alpha * input_scale)
         return where(_mask(x, pos), grad * scale, dneg), None, None, None, None
-
-    samples = staticmethod(
-        lambda: _unary(elu, lambda torch, a: torch.nn.functional.elu(a))
-        + [
-            Sample(((3, 4), Arg(0.5)), lambda torch, a, al: torch.nn.functional.elu(a, al), elu,
-                   name="alpha"),
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.selu(a), selu, name="selu"),
-            Sample(((3, 4), Arg(1.5)), lambda torch, a, al: torch.nn.functional.celu(a, al), celu,
-                   name="celu"),
-        ]
-    )  # fmt: skip
 
 
 def elu(x: Tensor, alpha: float = 1.0) -> Tensor:
@@ -146,18 +128,6 @@ class Softplus(Function):
         linear = x.data * ctx.beta > ctx.threshold
         return where(_mask(x, linear), grad, grad * sigmoid(x * ctx.beta)), None, None
 
-    samples = staticmethod(
-        lambda: _unary(softplus, lambda torch, a: torch.nn.functional.softplus(a))
-        + [
-            Sample(((3, 4), Arg(2.0), Arg(1.0)),
-                   lambda torch, a, b, t: torch.nn.functional.softplus(a, b, t), softplus,
-                   name="beta-threshold"),
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.logsigmoid(a), logsigmoid,
-                   name="logsigmoid"),
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.mish(a), mish, name="mish"),
-        ]
-    )  # fmt: skip
-
 
 def softplus(x: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """Softplus: log(1 + exp(beta * x)) / beta, linear (x) where beta * x > threshold."""
@@ -195,17 +165,6 @@ class Hardtanh(Function):
         lo, hi = ctx.bounds
         return Masked.apply(grad, (x.data > lo) & (x.data < hi)), None, None
 
-    samples = staticmethod(
-        lambda: _unary(hardtanh, lambda torch, a: torch.nn.functional.hardtanh(a))
-        + [
-            Sample(((3, 4), Arg(-0.5), Arg(1.5)),
-                   lambda torch, a, lo, hi: torch.nn.functional.hardtanh(a, lo, hi), hardtanh,
-                   name="bounds"),
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.relu6(a * 4),
-                   lambda a: relu6(a * 4), name="relu6"),
-        ]
-    )  # fmt: skip
-
 
 def hardtanh(x: Tensor, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
     """Hardtanh: x clipped to [min_val, max_val]."""
@@ -239,13 +198,6 @@ class Hardsigmoid(Function):
         # torch's kernel multiplies by the float32 constant 1.0f / 6.0f, at any precision
         return Masked.apply(grad, (x.data > -3) & (x.data < 3)) * _ONE_SIXTH_F32
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.hardsigmoid(a * 3),
-                   lambda a: hardsigmoid(a * 3)),
-        ]
-    )  # fmt: skip
-
 
 def hardsigmoid(x: Tensor) -> Tensor:
     """Hardsigmoid: min(max(x + 3, 0), 6) / 6."""
@@ -271,18 +223,14 @@ class Hardswish(Function):
         inner = Masked.apply(grad * (x * (1 / 3) + 0.5), mid)
         return where(_mask(x, x.data > 3), grad, inner)
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4),), lambda torch, a: torch.nn.functional.hardswish(a * 3),
-                   lambda a: hardswish(a * 3)),
-        ]
-    )  # fmt: skip
-
 
 def hardswish(x: Tensor) -> Tensor:
     """Hardswish: x * hardsigmoid(x)."""
     _need_float("hardswish", x)
     return Hardswish.apply(x)
+
+
+# ----- registry samples and torch oracles -------------------------------------------------
 
 
 def _unary(fn, torch_fn):
@@ -291,3 +239,59 @@ def _unary(fn, torch_fn):
         Sample(((2, 3, 5),), torch_fn, fn),
         Sample(((),), torch_fn, fn, name="0-d"),
     ]
+
+
+Silu.samples = staticmethod(lambda: _unary(silu, lambda torch, a: torch.nn.functional.silu(a)))
+
+
+Elu.samples = staticmethod(
+    lambda: _unary(elu, lambda torch, a: torch.nn.functional.elu(a))
+    + [
+        Sample(((3, 4), Arg(0.5)), lambda torch, a, al: torch.nn.functional.elu(a, al), elu,
+               name="alpha"),
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.selu(a), selu, name="selu"),
+        Sample(((3, 4), Arg(1.5)), lambda torch, a, al: torch.nn.functional.celu(a, al), celu,
+               name="celu"),
+    ]
+)  # fmt: skip
+
+
+Softplus.samples = staticmethod(
+    lambda: _unary(softplus, lambda torch, a: torch.nn.functional.softplus(a))
+    + [
+        Sample(((3, 4), Arg(2.0), Arg(1.0)),
+               lambda torch, a, b, t: torch.nn.functional.softplus(a, b, t), softplus,
+               name="beta-threshold"),
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.logsigmoid(a), logsigmoid,
+               name="logsigmoid"),
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.mish(a), mish, name="mish"),
+    ]
+)  # fmt: skip
+
+
+Hardtanh.samples = staticmethod(
+    lambda: _unary(hardtanh, lambda torch, a: torch.nn.functional.hardtanh(a))
+    + [
+        Sample(((3, 4), Arg(-0.5), Arg(1.5)),
+               lambda torch, a, lo, hi: torch.nn.functional.hardtanh(a, lo, hi), hardtanh,
+               name="bounds"),
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.relu6(a * 4),
+               lambda a: relu6(a * 4), name="relu6"),
+    ]
+)  # fmt: skip
+
+
+Hardsigmoid.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.hardsigmoid(a * 3),
+               lambda a: hardsigmoid(a * 3)),
+    ]
+)  # fmt: skip
+
+
+Hardswish.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.nn.functional.hardswish(a * 3),
+               lambda a: hardswish(a * 3)),
+    ]
+)  # fmt: skip

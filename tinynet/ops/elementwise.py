@@ -289,6 +289,7 @@ class Exp(Function):
 
 
 def exp(x):
+    """The exponential e**x of each element."""
     return Exp.apply(_floats("exp", x))
 
 
@@ -310,6 +311,7 @@ class Log(Function):
 
 
 def log(x):
+    """The natural logarithm of each element."""
     return Log.apply(_floats("log", x))
 
 
@@ -332,6 +334,7 @@ class Sqrt(Function):
 
 
 def sqrt(x):
+    """The square root of each element."""
     return Sqrt.apply(_floats("sqrt", x))
 
 
@@ -376,6 +379,7 @@ class Tanh(Function):
 
 
 def tanh(x):
+    """The hyperbolic tangent of each element."""
     return Tanh.apply(_floats("tanh", x))
 
 
@@ -400,6 +404,7 @@ class Sigmoid(Function):
 
 
 def sigmoid(x):
+    """The logistic sigmoid 1 / (1 + exp(-x)) of each element."""
     return Sigmoid.apply(_floats("sigmoid", x))
 
 
@@ -467,6 +472,7 @@ class LeakyRelu(Function):
 
 
 def leaky_relu(x, negative_slope=0.01):
+    """max(0, x) + negative_slope * min(0, x) elementwise (as torch's leaky_relu)."""
     return LeakyRelu.apply(x, float(negative_slope))
 
 
@@ -488,6 +494,7 @@ class Erf(Function):
 
 
 def erf(x):
+    """The Gauss error function of each element."""
     return Erf.apply(_floats("erf", x))
 
 
@@ -537,6 +544,7 @@ class Sin(Function):
 
 
 def sin(x):
+    """The sine of each element (radians)."""
     return Sin.apply(_floats("sin", x))
 
 
@@ -558,6 +566,7 @@ class Cos(Function):
 
 
 def cos(x):
+    """The cosine of each element (radians)."""
     return Cos.apply(_floats("cos", x))
 
 
@@ -629,6 +638,7 @@ def _split(grad, x, y, x_wins):
 
 
 def maximum(x, y):
+    """The larger of x and y elementwise, broadcast (NaN wins, as torch)."""
     return _binary(Maximum, "maximum", x, y)
 
 
@@ -650,6 +660,7 @@ class Minimum(Function):
 
 
 def minimum(x, y):
+    """The smaller of x and y elementwise, broadcast (NaN wins, as torch)."""
     return _binary(Minimum, "minimum", x, y)
 
 
@@ -930,8 +941,6 @@ class Log1p(Function):
         (x,) = ctx.saved_tensors
         return grad / (x + 1)
 
-    samples = staticmethod(lambda: _unary_samples(log1p, lambda torch, a: a.log1p(), True))
-
 
 def log1p(x):
     """log(1 + x), accurate near 0."""
@@ -955,8 +964,6 @@ class Expm1(Function):
         (y,) = ctx.saved_tensors
         return grad * (y + 1)
 
-    samples = staticmethod(lambda: _unary_samples(expm1, lambda torch, a: a.expm1()))
-
 
 def expm1(x):
     """exp(x) - 1, accurate near 0."""
@@ -979,8 +986,6 @@ class Log2(Function):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(2))
 
-    samples = staticmethod(lambda: _unary_samples(log2, lambda torch, a: a.log2(), True))
-
 
 def log2(x):
     """The base-2 logarithm."""
@@ -1002,8 +1007,6 @@ class Log10(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return grad / (x * math.log(10))
-
-    samples = staticmethod(lambda: _unary_samples(log10, lambda torch, a: a.log10(), True))
 
 
 def log10(x):
@@ -1028,10 +1031,6 @@ class Reciprocal(Function):
         (y,) = ctx.saved_tensors
         return -grad * y * y
 
-    samples = staticmethod(
-        lambda: _unary_samples(reciprocal, lambda torch, a: a.reciprocal(), True)
-    )
-
 
 def reciprocal(x):
     """1 / x (integer tensors give floats)."""
@@ -1054,8 +1053,6 @@ class Rsqrt(Function):
     def backward(ctx, grad):
         (y,) = ctx.saved_tensors
         return grad * y * y * y * -0.5
-
-    samples = staticmethod(lambda: _unary_samples(rsqrt, lambda torch, a: a.rsqrt(), True))
 
 
 def rsqrt(x):
@@ -1080,8 +1077,6 @@ class Tan(Function):
         (y,) = ctx.saved_tensors
         return grad * (1 + y * y)
 
-    samples = staticmethod(lambda: _unary_samples(tan, lambda torch, a: a.tan()))
-
 
 def tan(x):
     """The tangent."""
@@ -1104,8 +1099,6 @@ class Atan(Function):
         (x,) = ctx.saved_tensors
         return grad / (1 + x * x)
 
-    samples = staticmethod(lambda: _unary_samples(atan, lambda torch, a: a.atan()))
-
 
 def atan(x):
     """The arc tangent."""
@@ -1125,8 +1118,6 @@ class Sign(Function):
     @staticmethod
     def backward(ctx, grad):
         return _zero_grad(grad)
-
-    samples = staticmethod(lambda: _unary_samples(sign, lambda torch, a: a.sign()))
 
 
 def sign(x):
@@ -1150,8 +1141,6 @@ class Floor(Function):
     def backward(ctx, grad):
         return _zero_grad(grad)
 
-    samples = staticmethod(lambda: _unary_samples(floor, lambda torch, a: a.floor()))
-
 
 @register
 class Ceil(Function):
@@ -1166,8 +1155,6 @@ class Ceil(Function):
     @staticmethod
     def backward(ctx, grad):
         return _zero_grad(grad)
-
-    samples = staticmethod(lambda: _unary_samples(ceil, lambda torch, a: a.ceil()))
 
 
 @register
@@ -1184,8 +1171,6 @@ class Trunc(Function):
     def backward(ctx, grad):
         return _zero_grad(grad)
 
-    samples = staticmethod(lambda: _unary_samples(trunc, lambda torch, a: a.trunc()))
-
 
 @register
 class Round(Function):
@@ -1200,13 +1185,6 @@ class Round(Function):
     @staticmethod
     def backward(ctx, grad):
         return _zero_grad(grad), None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(0)), lambda torch, a, d: a.round(decimals=d), round),
-            Sample(((3, 4), Arg(2)), lambda torch, a, d: a.round(decimals=d), round, name="2"),
-        ]
-    )
 
 
 def _rounding(cls, name: str, x):
@@ -1279,14 +1257,6 @@ class Remainder(Function):
             dy = unbroadcast(-grad * q, y.shape)
         return unbroadcast(grad, x.shape), dy
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(0.3)), lambda torch, a, b: torch.remainder(a, b), remainder),
-            Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.remainder(a, b + 0.5),
-                   lambda a, b: remainder(a, b + 0.5), name="tensors", positive=True),
-        ]
-    )  # fmt: skip
-
 
 def remainder(x, y):
     """x mod y with the sign of y (Python's %)."""
@@ -1332,8 +1302,6 @@ class Isnan(Function):
     def forward(ctx, x):
         return ctx.device.xp.isnan(x)
 
-    samples = staticmethod(lambda: _special_samples(isnan))
-
 
 @register
 class Isinf(Function):
@@ -1345,8 +1313,6 @@ class Isinf(Function):
     def forward(ctx, x):
         return ctx.device.xp.isinf(x)
 
-    samples = staticmethod(lambda: _special_samples(isinf))
-
 
 @register
 class Isfinite(Function):
@@ -1357,24 +1323,6 @@ class Isfinite(Function):
     @staticmethod
     def forward(ctx, x):
         return ctx.device.xp.isfinite(x)
-
-    samples = staticmethod(lambda: _special_samples(isfinite))
-
-
-def _special_samples(fn):
-    """Inputs holding NaN, inf and -inf beside ordinary values (no NumPy warnings on the way)."""
-
-    def make(lib_where, a):
-        v = lib_where(a > 0.5, a * math.inf, a)
-        v = lib_where(a < -0.5, v * -math.inf, v)
-        return lib_where((a > 0) & (a < 0.2), v * math.nan, v)
-
-    return [
-        Sample(((3, 4),), lambda torch, a: getattr(torch, fn.__name__)(make(torch.where, a)),
-               lambda a: fn(make(where, a)), grad=False),
-        Sample(((2, 3),), lambda torch, a: getattr(torch, fn.__name__)(a), fn, grad=False,
-               name="plain"),
-    ]  # fmt: skip
 
 
 def isnan(x):
@@ -1407,13 +1355,6 @@ class NanToNum(Function):
     def backward(ctx, grad):
         (x,) = ctx.saved_tensors
         return Masked.apply(grad, ctx.device.xp.isfinite(x.data)), None, None, None
-
-    samples = staticmethod(
-        lambda: [Sample(((3, 4),), lambda torch, a: torch.nan_to_num(a), nan_to_num),
-                 Sample(((3, 4), Arg(1.0), Arg(2.0), Arg(-2.0)),
-                        lambda torch, a, n, p, m: torch.nan_to_num(a, n, p, m), nan_to_num,
-                        name="values")]
-    )  # fmt: skip
 
 
 def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
@@ -1455,6 +1396,23 @@ __all__ += [
     "isnan", "isinf", "isfinite", "nan_to_num", "isclose", "allclose", "equal",
 ]  # fmt: skip
 # ----- registry samples and torch oracles ------------------------------------------------
+
+
+def _special_samples(fn):
+    """Inputs holding NaN, inf and -inf beside ordinary values (no NumPy warnings on the way)."""
+
+    def make(lib_where, a):
+        v = lib_where(a > 0.5, a * math.inf, a)
+        v = lib_where(a < -0.5, v * -math.inf, v)
+        return lib_where((a > 0) & (a < 0.2), v * math.nan, v)
+
+    return [
+        Sample(((3, 4),), lambda torch, a: getattr(torch, fn.__name__)(make(torch.where, a)),
+               lambda a: fn(make(where, a)), grad=False),
+        Sample(((2, 3),), lambda torch, a: getattr(torch, fn.__name__)(a), fn, grad=False,
+               name="plain"),
+    ]  # fmt: skip
+
 
 _BIN = [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((4,), (2, 3, 4)), ((2, 3, 4), (3, 1)), ((3, 4), ())]
 
@@ -1613,3 +1571,75 @@ LogicalNot.samples = staticmethod(lambda: _logic_samples(logical_not, 1))
 LogicalAnd.samples = staticmethod(lambda: _logic_samples(logical_and, 2))
 LogicalOr.samples = staticmethod(lambda: _logic_samples(logical_or, 2))
 LogicalXor.samples = staticmethod(lambda: _logic_samples(logical_xor, 2))
+
+
+Log1p.samples = staticmethod(lambda: _unary_samples(log1p, lambda torch, a: a.log1p(), True))
+
+
+Expm1.samples = staticmethod(lambda: _unary_samples(expm1, lambda torch, a: a.expm1()))
+
+
+Log2.samples = staticmethod(lambda: _unary_samples(log2, lambda torch, a: a.log2(), True))
+
+
+Log10.samples = staticmethod(lambda: _unary_samples(log10, lambda torch, a: a.log10(), True))
+
+
+Reciprocal.samples = staticmethod(
+    lambda: _unary_samples(reciprocal, lambda torch, a: a.reciprocal(), True)
+)
+
+
+Rsqrt.samples = staticmethod(lambda: _unary_samples(rsqrt, lambda torch, a: a.rsqrt(), True))
+
+
+Tan.samples = staticmethod(lambda: _unary_samples(tan, lambda torch, a: a.tan()))
+
+
+Atan.samples = staticmethod(lambda: _unary_samples(atan, lambda torch, a: a.atan()))
+
+
+Sign.samples = staticmethod(lambda: _unary_samples(sign, lambda torch, a: a.sign()))
+
+
+Floor.samples = staticmethod(lambda: _unary_samples(floor, lambda torch, a: a.floor()))
+
+
+Ceil.samples = staticmethod(lambda: _unary_samples(ceil, lambda torch, a: a.ceil()))
+
+
+Trunc.samples = staticmethod(lambda: _unary_samples(trunc, lambda torch, a: a.trunc()))
+
+
+Round.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(0)), lambda torch, a, d: a.round(decimals=d), round),
+        Sample(((3, 4), Arg(2)), lambda torch, a, d: a.round(decimals=d), round, name="2"),
+    ]
+)
+
+
+Remainder.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(0.3)), lambda torch, a, b: torch.remainder(a, b), remainder),
+        Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.remainder(a, b + 0.5),
+               lambda a, b: remainder(a, b + 0.5), name="tensors", positive=True),
+    ]
+)  # fmt: skip
+
+
+Isnan.samples = staticmethod(lambda: _special_samples(isnan))
+
+
+Isinf.samples = staticmethod(lambda: _special_samples(isinf))
+
+
+Isfinite.samples = staticmethod(lambda: _special_samples(isfinite))
+
+
+NanToNum.samples = staticmethod(
+    lambda: [Sample(((3, 4),), lambda torch, a: torch.nan_to_num(a), nan_to_num),
+             Sample(((3, 4), Arg(1.0), Arg(2.0), Arg(-2.0)),
+                    lambda torch, a, n, p, m: torch.nan_to_num(a, n, p, m), nan_to_num,
+                    name="values")]
+)  # fmt: skip

@@ -217,7 +217,7 @@ def _index_error(op: str, shape: tuple, parts: tuple, device, err: Exception, wh
                     f"{op}: a bool mask of shape {tuple(p.shape)} does not match the tensor's "
                     f"shape {part} at dim {dim} {where}"
                 )
-        elif _is_index_array(p) and device.type == "cpu" and p.size:
+        elif _is_index_array(p) and p.size and device.backend.host_view(p) is not None:
             n = shape[dim]
             bad = p[(p >= n) | (p < -n)]
             if bad.size:
@@ -373,9 +373,10 @@ def _positions(op: str, x: Tensor, d: int, index: Tensor) -> _Index:
     """`_along`, with out-of-range index values named as getitem names them (on the CPU)."""
     where = f"(input of shape {tuple(x.shape)}, index of shape {tuple(index.shape)})"
     idx = _along(x, d, index)
-    if x.device.type == "cpu" and index.data.size:
+    host = x.device.backend.host_view(index.data)
+    if host is not None and host.size:
         n = x.shape[d]
-        bad = index.data[(index.data >= n) | (index.data < -n)]
+        bad = host[(host >= n) | (host < -n)]
         if bad.size:
             raise RuntimeError(
                 f"{op}: index {int(bad.flat[0])} is out of bounds for dim {d} with size {n} {where}"

@@ -51,14 +51,6 @@ class CopySlices(Function):
                 dsrc = info.fn.apply(dsrc, *info.args, **info.kwargs)
         return dbase, dsrc, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), (2, 2)), _write_slice, _write_slice, name="mul_-slice"),
-            Sample(((3, 4), (3,)), _write_transposed, _write_transposed, name="add_-t-row"),
-            Sample(((2, 3, 4), (4,)), _write_reshaped, _write_reshaped, name="copy_-view"),
-        ]
-    )
-
 
 @register
 class IndexPut(Function):
@@ -90,20 +82,6 @@ class IndexPut(Function):
         if ctx.needs_input_grad[1]:
             dv = unbroadcast(GetItem.apply(grad, ctx.index), ctx.v_shape)
         return dx, dv, None, None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 3), (2, 3)), lambda torch, a, v: a.index_put((torch.tensor([0, 2]),), v),
-                   lambda a, v: index_put(a, ([0, 2],), v), name="rows"),
-            Sample(((3, 4), Bool((3, 4)), ()), lambda torch, a, m, v: a.index_put((m,), v),
-                   lambda a, m, v: index_put(a, (m,), v), name="mask-scalar"),
-            Sample(((4, 3), (3, 3)),
-                   lambda torch, a, v: a.index_put((torch.tensor([0, 0, 2]),), v, accumulate=True),
-                   lambda a, v: index_put(a, ([0, 0, 2],), v, accumulate=True),
-                   name="accumulate-repeated"),
-            Sample(((3, 4), Bool((3, 4)), ()), _setitem_mask, _setitem_mask, name="setitem"),
-        ]
-    )  # fmt: skip
 
 
 def index_put(input: Tensor, indices, values, accumulate: bool = False) -> Tensor:
@@ -150,3 +128,30 @@ def _setitem_mask(*args):
     y = a * 1
     y[m] = v * 2  # index arrays: rebased onto IndexPut
     return y
+
+
+# ----- registry samples and torch oracles -------------------------------------------------
+
+
+CopySlices.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), (2, 2)), _write_slice, _write_slice, name="mul_-slice"),
+        Sample(((3, 4), (3,)), _write_transposed, _write_transposed, name="add_-t-row"),
+        Sample(((2, 3, 4), (4,)), _write_reshaped, _write_reshaped, name="copy_-view"),
+    ]
+)
+
+
+IndexPut.samples = staticmethod(
+    lambda: [
+        Sample(((4, 3), (2, 3)), lambda torch, a, v: a.index_put((torch.tensor([0, 2]),), v),
+               lambda a, v: index_put(a, ([0, 2],), v), name="rows"),
+        Sample(((3, 4), Bool((3, 4)), ()), lambda torch, a, m, v: a.index_put((m,), v),
+               lambda a, m, v: index_put(a, (m,), v), name="mask-scalar"),
+        Sample(((4, 3), (3, 3)),
+               lambda torch, a, v: a.index_put((torch.tensor([0, 0, 2]),), v, accumulate=True),
+               lambda a, v: index_put(a, ([0, 0, 2],), v, accumulate=True),
+               name="accumulate-repeated"),
+        Sample(((3, 4), Bool((3, 4)), ()), _setitem_mask, _setitem_mask, name="setitem"),
+    ]
+)  # fmt: skip

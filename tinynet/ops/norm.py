@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor
+from ._args import _floating
 from .elementwise import const
 from .registry import Arg, Sample, register
 
@@ -66,42 +67,6 @@ class LayerNorm(Function):
             db = grad.sum(lead) if lead else grad
         return dx, dw, db, None, None
 
-    samples = staticmethod(
-        lambda: [
-            Sample(((4, 5), (5,), (5,)), _torch_ln((5,)), _tn_ln((5,))),
-            Sample(((2, 3, 4), (3, 4), (3, 4)), _torch_ln((3, 4)), _tn_ln((3, 4)), name="2 dims"),
-            Sample(((2, 3, 4),), _torch_ln((4,)), _tn_ln((4,)), name="no affine"),
-            Sample(((6,), (6,)), _torch_ln((6,)), _tn_ln((6,)), name="1-d weight only"),
-            Sample(((4, 6, 3, 2), (6,), (6,), Arg(3)),
-                   lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
-                   lambda x, w, b, g: group_norm(x, g, w, b), name="group norm"),
-            Sample(((2, 4, 5), Arg(None), Arg(None), Arg(2)),
-                   lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
-                   lambda x, w, b, g: group_norm(x, g, w, b), name="group norm no affine"),
-            Sample(((3, 4), (4,), (4,), Arg(4)),
-                   lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b, eps=0.1),
-                   lambda x, w, b, g: group_norm(x, g, w, b, eps=0.1), name="instance-like"),
-        ]
-    )  # fmt: skip
-
-
-def _torch_ln(shape):
-    return lambda torch, x, *wb: torch.nn.functional.layer_norm(x, shape, *wb)
-
-
-def _tn_ln(shape):
-    return lambda x, *wb: layer_norm(x, shape, *wb)
-
-
-def _check(op: str, x) -> None:
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(
-            f"{op}: input must be a floating point tensor, got {x.dtype.name} of shape "
-            f"{tuple(x.shape)}"
-        )
-
 
 def _check_param(op: str, name: str, t, shape: tuple, x: Tensor) -> None:
     if t is None:
@@ -135,7 +100,7 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
         >>> y = F.layer_norm(x, (64,), ln_w, ln_b)
     """
     op = "layer_norm"
-    _check(op, input)
+    _floating(op, input, error=RuntimeError)
     shape = (int(normalized_shape),) if isinstance(normalized_shape, int) \
         else tuple(int(s) for s in normalized_shape)  # fmt: skip
     k = len(shape)
@@ -166,7 +131,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         >>> y = F.group_norm(tn.randn(2, 8, 5, 5), 4)
     """
     op = "group_norm"
-    _check(op, input)
+    _floating(op, input, error=RuntimeError)
     if input.ndim < 2:
         raise RuntimeError(
             f"{op}: expected at least 2 dimensions for input tensor but received {input.ndim}"
@@ -189,3 +154,33 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
     if bias is not None:
         y = y + bias.reshape(per_channel)
     return y
+
+
+# ----- registry samples and torch oracles -------------------------------------------------
+
+
+def _torch_ln(shape):
+    return lambda torch, x, *wb: torch.nn.functional.layer_norm(x, shape, *wb)
+
+
+def _tn_ln(shape):
+    return lambda x, *wb: layer_norm(x, shape, *wb)
+
+
+LayerNorm.samples = staticmethod(
+    lambda: [
+        Sample(((4, 5), (5,), (5,)), _torch_ln((5,)), _tn_ln((5,))),
+        Sample(((2, 3, 4), (3, 4), (3, 4)), _torch_ln((3, 4)), _tn_ln((3, 4)), name="2 dims"),
+        Sample(((2, 3, 4),), _torch_ln((4,)), _tn_ln((4,)), name="no affine"),
+        Sample(((6,), (6,)), _torch_ln((6,)), _tn_ln((6,)), name="1-d weight only"),
+        Sample(((4, 6, 3, 2), (6,), (6,), Arg(3)),
+               lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
+               lambda x, w, b, g: group_norm(x, g, w, b), name="group norm"),
+        Sample(((2, 4, 5), Arg(None), Arg(None), Arg(2)),
+               lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b),
+               lambda x, w, b, g: group_norm(x, g, w, b), name="group norm no affine"),
+        Sample(((3, 4), (4,), (4,), Arg(4)),
+               lambda torch, x, w, b, g: torch.nn.functional.group_norm(x, g, w, b, eps=0.1),
+               lambda x, w, b, g: group_norm(x, g, w, b, eps=0.1), name="instance-like"),
+    ]
+)  # fmt: skip

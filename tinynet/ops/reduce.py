@@ -328,6 +328,15 @@ def _scan_input(op: str, x: Tensor, dtype) -> Tensor:
     return x
 
 
+def _scan(op: str, fn: type[Function], x: Tensor, dim: int, dtype) -> Tensor:
+    """cumsum's and cumprod's shared front: the dtype rule, 0-d input as 1-d, dim checked."""
+    x = _scan_input(op, x, dtype)
+    if x.ndim == 0:
+        return fn.apply(x.reshape(1), 0).reshape(())
+    (d,) = _dims(op, x, dim)
+    return fn.apply(x, d)
+
+
 def _reverse_cumsum(t: Tensor, d: int) -> Tensor:
     """out[i] = t[i:].sum() along d."""
     return t.flip(d).cumsum(d).flip(d)
@@ -351,11 +360,7 @@ class Cumsum(Function):
 
 def cumsum(x: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sums along `dim`: y[i] = x[0] + ... + x[i]."""
-    x = _scan_input("cumsum", x, dtype)
-    if x.ndim == 0:
-        return Cumsum.apply(x.reshape(1), 0).reshape(())
-    (d,) = _dims("cumsum", x, dim)
-    return Cumsum.apply(x, d)
+    return _scan("cumsum", Cumsum, x, dim, dtype)
 
 
 @register
@@ -408,11 +413,7 @@ def _cumprod_grad_smooth(x: Tensor, grad: Tensor, d: int) -> Tensor:
 def cumprod(x: Tensor, dim: int, dtype=None) -> Tensor:
     """Running products along `dim`: y[i] = x[0] * ... * x[i] (the gradient is exact also
     where x holds zeros)."""
-    x = _scan_input("cumprod", x, dtype)
-    if x.ndim == 0:
-        return Cumprod.apply(x.reshape(1), 0).reshape(())
-    (d,) = _dims("cumprod", x, dim)
-    return Cumprod.apply(x, d)
+    return _scan("cumprod", Cumprod, x, dim, dtype)
 
 
 # ----- norms ---------------------------------------------------------------------------------
@@ -518,12 +519,18 @@ class Softmax(Function):
         return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
 
 
+def _normalise_along(op: str, fn: type[Function], x, dim) -> Tensor:
+    """softmax's and log_softmax's shared front: dim checked (a 0-d input's is 0); an empty
+    input has nothing to normalise and comes back as an empty result of the same shape."""
+    (d,) = _dims(op, x, dim) or (0,)
+    if x.data.size == 0:
+        return x * 1
+    return fn.apply(x, d)
+
+
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) along `dim`, stable at any logit size."""
-    (d,) = _dims("softmax", x, dim) or (0,)
-    if x.data.size == 0:  # nothing to normalise: an empty result of the same shape
-        return x * 1
-    return Softmax.apply(x, d)
+    return _normalise_along("softmax", Softmax, x, dim)
 
 
 @register
@@ -549,10 +556,7 @@ class LogSoftmax(Function):
 
 def log_softmax(x, dim):
     """log(softmax(x)) along `dim`, computed directly (stable, no log of 0)."""
-    (d,) = _dims("log_softmax", x, dim) or (0,)
-    if x.data.size == 0:
-        return x * 1
-    return LogSoftmax.apply(x, d)
+    return _normalise_along("log_softmax", LogSoftmax, x, dim)
 
 
 # ----- all / any (porting helper): bool reductions, tensors as torch returns them ----------
@@ -577,6 +581,53 @@ def any(x, dim=None, keepdim=False):
 
 
 __all__ += ["all", "any"]
+
+
+@register
+class Prod(Function):
+    """y = x.prod(dims)
+    dx = grad * y / x where x != 0; at a slice's only zero, grad * prod(others); else 0
+    """
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dims, ctx.keepdim = dims, keepdim
+        return x.prod(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_tensors
+        xp = ctx.device.xp
+        zero = x.data == 0
+        one = const(x, xp.ones((), dtype=x.data.dtype))
+        nz = where(const(x, zero), one, x)  # x with its zeros as ones
+        others = Prod.apply(nz, ctx.dims, True)  # the product of the nonzero elements
+        n_zero = zero.sum(axis=ctx.dims, keepdims=True)
+        g = _grow(grad, x.shape, ctx.dims, ctx.keepdim)
+        # no zero in the slice: y / x = others / x; one zero: others at it, 0 elsewhere
+        no_zero = xp.broadcast_to(n_zero == 0, x.shape)
+        at_only_zero = zero & (n_zero == 1)
+        factor = where(const(x, no_zero), others / nz, where(const(x, at_only_zero),
+                       others.expand(x.shape), one * 0))  # fmt: skip
+        return g * factor, None, None
+
+
+def prod(x, dim=None, keepdim=False, dtype=None):
+    """The product over `dim` (an int, or None for all); ints and bools give int64, as torch."""
+    _tensor("prod", x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    elif not x.dtype.is_floating_point:
+        x = cast(x, dtypes.int64)
+    if dim is not None and isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
+    return Prod.apply(x, _dims("prod", x, dim), bool(keepdim))
+
+
+__all__ += ["prod"]
+
+
 # ----- registry samples and torch oracles ------------------------------------------------
 
 _RED = [
@@ -708,64 +759,6 @@ Norm.samples = staticmethod(
 )  # fmt: skip
 
 
-@register
-class Prod(Function):
-    """y = x.prod(dims)
-    dx = grad * y / x where x != 0; at a slice's only zero, grad * prod(others); else 0
-    """
-
-    @staticmethod
-    def forward(ctx, x, dims, keepdim):
-        ctx.save_for_backward(x)
-        ctx.dims, ctx.keepdim = dims, keepdim
-        return x.prod(axis=dims, keepdims=keepdim)
-
-    @staticmethod
-    def backward(ctx, grad):
-        from .elementwise import where
-
-        (x,) = ctx.saved_tensors
-        xp = ctx.device.xp
-        zero = x.data == 0
-        one = const(x, xp.ones((), dtype=x.data.dtype))
-        nz = where(const(x, zero), one, x)  # x with its zeros as ones
-        others = Prod.apply(nz, ctx.dims, True)  # the product of the nonzero elements
-        n_zero = zero.sum(axis=ctx.dims, keepdims=True)
-        g = _grow(grad, x.shape, ctx.dims, ctx.keepdim)
-        # no zero in the slice: y / x = others / x; one zero: others at it, 0 elsewhere
-        no_zero = xp.broadcast_to(n_zero == 0, x.shape)
-        at_only_zero = zero & (n_zero == 1)
-        factor = where(const(x, no_zero), others / nz, where(const(x, at_only_zero),
-                       others.expand(x.shape), one * 0))  # fmt: skip
-        return g * factor, None, None
-
-    samples = staticmethod(
-        lambda: [
-            Sample(((3, 4), Arg(None)), lambda torch, a, d: a.prod(), prod),
-            Sample(((3, 4), Arg(1)), lambda torch, a, d: a.prod(d), prod, name="dim"),
-            Sample(((2, 3, 4), Arg(-1), Arg(True)), lambda torch, a, d, k: a.prod(d, keepdim=k),
-                   prod, name="keepdim"),
-            Sample(((3, 4), Arg(0)), lambda torch, a, d: (a * (a > 0.3)).prod(d),
-                   lambda a, d: prod(a * (a > 0.3), d), name="zeros"),
-        ]
-    )  # fmt: skip
-
-
-def prod(x, dim=None, keepdim=False, dtype=None):
-    """The product over `dim` (an int, or None for all); ints and bools give int64, as torch."""
-    _tensor("prod", x)
-    if dtype is not None:
-        x = cast(x, dtype)
-    elif not x.dtype.is_floating_point:
-        x = cast(x, dtypes.int64)
-    if dim is not None and isinstance(dim, (tuple, list)):
-        raise TypeError(f"prod: dim must be an int or None, got {dim!r}")
-    return Prod.apply(x, _dims("prod", x, dim), bool(keepdim))
-
-
-__all__ += ["prod"]
-
-
 # ----- counting (integer results, no gradient) ------------------------------------------------
 
 
@@ -812,3 +805,15 @@ def count_nonzero(x: Tensor, dim=None) -> Tensor:
     xp = x.device.xp
     axes = _dims("count_nonzero", x, dim)
     return const(x, xp.asarray(xp.count_nonzero(x.data, axis=axes), dtype="int64"))
+
+
+Prod.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(None)), lambda torch, a, d: a.prod(), prod),
+        Sample(((3, 4), Arg(1)), lambda torch, a, d: a.prod(d), prod, name="dim"),
+        Sample(((2, 3, 4), Arg(-1), Arg(True)), lambda torch, a, d, k: a.prod(d, keepdim=k),
+               prod, name="keepdim"),
+        Sample(((3, 4), Arg(0)), lambda torch, a, d: (a * (a > 0.3)).prod(d),
+               lambda a, d: prod(a * (a > 0.3), d), name="zeros"),
+    ]
+)  # fmt: skip

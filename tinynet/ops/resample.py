@@ -18,6 +18,7 @@ import operator
 import numpy as np  # host-side only: the few source indices of nearest resampling
 
 from ..tensor import Tensor
+from ._args import _floating, _tensor
 from .elementwise import const
 from .indexing import gather, getitem
 from .linalg import matmul
@@ -197,8 +198,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         )
     if mode != "area" and input.ndim > 4:
         raise NotImplementedError(f"{op}: {input.ndim}D input is not supported (3D or 4D)")
-    if not input.dtype.is_floating_point:
-        raise RuntimeError(f"{op}: input must be a floating point tensor, got {input.dtype.name}")
+    _floating(op, input, error=RuntimeError)
     sizes, scales = _output_size(op, input, size, scale_factor, recompute_scale_factor)
     if mode == "area":
         return adaptive_avg_pool2d(input, sizes)
@@ -243,12 +243,10 @@ def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
         (2, 8, 2, 3)
     """
     op = "adaptive_max_pool2d"
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    _tensor(op, x)
     if x.ndim not in (3, 4):
         raise ValueError(f"{op}: input must be 3-D or 4-D (N, C, H, W), got {tuple(x.shape)}")
-    if not x.dtype.is_floating_point:
-        raise RuntimeError(f"{op}: input must be a floating point tensor, got {x.dtype.name}")
+    _floating(op, x, error=RuntimeError)
     if x.ndim == 3:
         out = adaptive_max_pool2d(x.unsqueeze(0), output_size, return_indices)
         return (out[0][0], out[1][0]) if return_indices else out[0]

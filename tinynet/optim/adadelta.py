@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from .. import dtypes
 from ..autograd.grad_mode import no_grad
-from ..creation import zeros_like
-from ..tensor import tensor
 from .optimizer import Optimizer
 
 __all__ = ["Adadelta"]
@@ -57,11 +54,7 @@ class Adadelta(Optimizer):
                     group[k] for k in ("lr", "rho", "eps", "weight_decay")
                 )
                 for p, g in pairs:
-                    state = self.state[p]
-                    if not state:
-                        state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")
-                        state["square_avg"] = zeros_like(p)
-                        state["acc_delta"] = zeros_like(p)
+                    state = self._new_state(p, "square_avg", "acc_delta")
                     square_avg, acc_delta = state["square_avg"], state["acc_delta"]
                     state["step"] += 1
                     g = -g if group["maximize"] else g

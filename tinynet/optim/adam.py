@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import math
 
-from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..creation import zeros_like
 from ..ops.elementwise import maximum
-from ..tensor import tensor
 from .optimizer import Optimizer
 
 __all__ = ["Adam", "AdamW"]
@@ -63,11 +61,7 @@ class Adam(Optimizer):
                 weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
                 for p, g in pairs:
                     g = -g if group["maximize"] else g
-                    state = self.state[p]
-                    if not state:
-                        state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")
-                        state["exp_avg"] = zeros_like(p)
-                        state["exp_avg_sq"] = zeros_like(p)
+                    state = self._new_state(p, "exp_avg", "exp_avg_sq")
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
                     state["step"] += 1
                     step = state["step"].item()

@@ -110,25 +110,32 @@ def _lambdas(owner: str, optimizer: Optimizer, lr_lambda) -> list:
     return fns
 
 
-def _lambdas_state(sched) -> dict:
-    # as torch: plain functions are not saved; a callable object's attributes are
-    out = {k: v for k, v in sched.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-    out["lr_lambdas"] = [
-        None if isinstance(fn, types.FunctionType) else dict(fn.__dict__) for fn in sched.lr_lambdas
-    ]
-    return out
+class _LambdaScheduler(LRScheduler):
+    """LambdaLR's and MultiplicativeLR's shared state: `lr_lambdas`, one function per group."""
+
+    lr_lambdas: list
+
+    def state_dict(self) -> dict:
+        """The state without the functions (a callable object's attributes are kept)."""
+        # as torch: plain functions are not saved; a callable object's attributes are
+        out = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+        out["lr_lambdas"] = [
+            None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+            for fn in self.lr_lambdas
+        ]
+        return out
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned."""
+        state = dict(state_dict)
+        saved = state.pop("lr_lambdas", None) or []
+        self.__dict__.update(state)
+        for fn, attrs in zip(self.lr_lambdas, saved):
+            if attrs is not None:
+                fn.__dict__.update(attrs)
 
 
-def _load_lambdas_state(sched, state_dict: dict) -> None:
-    state = dict(state_dict)
-    saved = state.pop("lr_lambdas", None) or []
-    sched.__dict__.update(state)
-    for fn, attrs in zip(sched.lr_lambdas, saved):
-        if attrs is not None:
-            fn.__dict__.update(attrs)
-
-
-class LambdaLR(LRScheduler):
+class LambdaLR(_LambdaScheduler):
     """lr = initial_lr * lr_lambda(step), one function or one per group.
 
     Example:
@@ -142,16 +149,8 @@ class LambdaLR(LRScheduler):
     def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
-    def state_dict(self) -> dict:
-        """The state without the functions (a callable object's attributes are kept)."""
-        return _lambdas_state(self)
 
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the state `state_dict()` returned."""
-        _load_lambdas_state(self, state_dict)
-
-
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply each group's lr by `lr_lambda(step)` every step (from step 1).
 
     Example:
@@ -167,14 +166,6 @@ class MultiplicativeLR(LRScheduler):
         if self._is_initial:
             return [group["lr"] for group in groups]
         return [group["lr"] * fn(self.last_epoch) for fn, group in zip(self.lr_lambdas, groups)]
-
-    def state_dict(self) -> dict:
-        """The state without the functions (a callable object's attributes are kept)."""
-        return _lambdas_state(self)
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        """Restore the state `state_dict()` returned."""
-        _load_lambdas_state(self, state_dict)
 
 
 class StepLR(LRScheduler):

@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .. import dtypes
 from ..autograd.grad_mode import enable_grad
 from ..creation import zeros_like
 from ..tensor import Tensor, tensor
@@ -162,6 +163,16 @@ class Optimizer:
                 index += 1
             out.append((group, pairs))
         return out
+
+    def _new_state(self, p: Tensor, *buffers: str) -> dict:
+        """The state of `p`, created on its first step as torch does: a float32 cpu `step`
+        counter, then a tensor of zeros like `p` for each name in `buffers`."""
+        state = self.state[p]
+        if not state:
+            state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")
+            for name in buffers:
+                state[name] = zeros_like(p)
+        return state
 
     def _closure_loss(self, closure):
         if closure is None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from .. import dtypes
 from ..autograd.grad_mode import no_grad
-from ..creation import zeros_like
-from ..tensor import tensor
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]
@@ -61,14 +58,9 @@ class RMSprop(Optimizer):
                 lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
                 weight_decay, momentum = group["weight_decay"], group["momentum"]
                 for p, g in pairs:
-                    state = self.state[p]
-                    if not state:
-                        state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")
-                        state["square_avg"] = zeros_like(p)
-                        if momentum > 0:
-                            state["momentum_buffer"] = zeros_like(p)
-                        if group["centered"]:
-                            state["grad_avg"] = zeros_like(p)
+                    buffers = ("square_avg",) + ("momentum_buffer",) * (momentum > 0)
+                    buffers += ("grad_avg",) * bool(group["centered"])
+                    state = self._new_state(p, *buffers)
                     state["step"] += 1
                     g = -g if group["maximize"] else g
                     if weight_decay != 0:
