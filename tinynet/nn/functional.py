@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
+from ..ops._args import _tensor_first
 from ..ops.broadcast import unbroadcast
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
@@ -1536,3 +1537,9 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     if p == float("inf"):
         return _amax(d, -1, keepdim=keepdim)
     return (d**p).sum(-1, keepdim=keepdim) ** (1.0 / p)
+
+
+# F.* refuse a first argument that is not a Tensor with one TypeError naming the function
+for _name in __all__:
+    globals()[_name] = _tensor_first(_name, globals()[_name])
+del _name

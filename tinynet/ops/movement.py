@@ -266,6 +266,8 @@ class Unfold(Function):
     dx = zeros(x.shape) with dx[..., w * step + k, ...] += grad[..., w, ..., k]
     """
 
+    is_view = True  # as torch: an alias of x, so in-place edits are seen by autograd
+
     @staticmethod
     def forward(ctx, x, d, size, step):
         ctx.x_shape, ctx.d, ctx.size, ctx.step = x.shape, d, size, step
@@ -273,8 +275,14 @@ class Unfold(Function):
         shape = x.shape[:d] + (windows,) + x.shape[d + 1 :] + (size,)
         st = x.strides
         strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
-        # a copy: the strided view is read-only and its windows may overlap
-        return ctx.device.backend.strided_view(x, shape, strides).copy()
+        if step >= size and windows * step <= x.shape[d]:  # disjoint windows: a writable view
+            blocks = x[(slice(None),) * d + (slice(0, windows * step),)]
+            blocks = blocks.reshape(x.shape[:d] + (windows, step) + x.shape[d + 1 :])
+            blocks = blocks[(slice(None),) * (d + 1) + (slice(0, size),)]
+            return ctx.device.xp.moveaxis(blocks, d + 1, -1)
+        # overlapping windows (or a cut last block): a read-only view on the CPU, so an
+        # in-place edit through it raises, as torch does for overlapping windows
+        return ctx.device.backend.strided_view(x, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, tensor
-from ._args import _dims, _tensor
+from ._args import _dim, _dims, _tensor
 from .elementwise import cast, const, exp, maximum, minimum, where
 from .registry import Arg, Int, Sample, register
 
@@ -352,9 +353,9 @@ class Cumsum(Function):
 def cumsum(x: Tensor, dim: int, dtype=None) -> Tensor:
     """Running sums along `dim`: y[i] = x[0] + ... + x[i]."""
     x = _scan_input("cumsum", x, dtype)
+    d = _dim("cumsum", dim, (x.ndim or 1))  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return Cumsum.apply(x.reshape(1), 0).reshape(())
-    (d,) = _dims("cumsum", x, dim)
     return Cumsum.apply(x, d)
 
 
@@ -409,9 +410,9 @@ def cumprod(x: Tensor, dim: int, dtype=None) -> Tensor:
     """Running products along `dim`: y[i] = x[0] * ... * x[i] (the gradient is exact also
     where x holds zeros)."""
     x = _scan_input("cumprod", x, dtype)
+    d = _dim("cumprod", dim, (x.ndim or 1))  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return Cumprod.apply(x.reshape(1), 0).reshape(())
-    (d,) = _dims("cumprod", x, dim)
     return Cumprod.apply(x, d)
 
 
@@ -518,9 +519,28 @@ class Softmax(Function):
         return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
 
 
+def _softmax_dim(op: str, x, dim) -> int:
+    """softmax's dim as an axis: one int in range (None picks torch's legacy implicit dim, with
+    its warning); the input must be floating point, as torch's kernels require."""
+    _tensor(op, x)
+    if not x.dtype.is_floating_point:
+        raise TypeError(
+            f"{op}: input must be a floating point tensor, got {x.dtype.name}; convert it "
+            "with .float()"
+        )
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            stacklevel=3,
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return _dim(op, dim, x.ndim or 1)
+
+
 def softmax(x, dim):
     """exp(x) / sum(exp(x)) along `dim`, stable at any logit size."""
-    (d,) = _dims("softmax", x, dim) or (0,)
+    d = _softmax_dim("softmax", x, dim)
     if x.data.size == 0:  # nothing to normalise: an empty result of the same shape
         return x * 1
     return Softmax.apply(x, d)
@@ -549,7 +569,7 @@ class LogSoftmax(Function):
 
 def log_softmax(x, dim):
     """log(softmax(x)) along `dim`, computed directly (stable, no log of 0)."""
-    (d,) = _dims("log_softmax", x, dim) or (0,)
+    d = _softmax_dim("log_softmax", x, dim)
     if x.data.size == 0:
         return x * 1
     return LogSoftmax.apply(x, d)
