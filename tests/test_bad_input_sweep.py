@@ -202,3 +202,42 @@ def test_unfold_writes_through_disjoint_windows_and_refuses_overlapping_ones(tor
     x = tn.arange(6.0)
     with pytest.raises(RuntimeError, match="single memory location"):
         x.unfold(0, 3, 1).mul_(10)
+
+
+# ----- sequences, pads, fills and output sizes ----------------------------------------------------
+
+
+@pytest.mark.parametrize("arg", [None, 3, tn.ones(2), "ab"], ids=["None", "int", "Tensor", "str"])
+@pytest.mark.parametrize("name", ["cat", "stack"])
+def test_cat_and_stack_want_a_list_or_tuple_of_tensors(name, arg):
+    with pytest.raises(TypeError, match=f"^{name}: expected a list or tuple of tensors"):
+        getattr(tn, name)(arg)
+
+
+@pytest.mark.parametrize("pad", [0, None, (1, True), (1.0, 1), (1, 2**70), "ab"])
+def test_pad_widths_are_a_tuple_of_ints(pad):
+    with pytest.raises((TypeError, OverflowError), match="^pad: pad"):
+        F.pad(tn.ones(1, 2, 4, 4), pad)
+
+
+@pytest.mark.parametrize("value", ["a", [1.0, 2.0], (), None])
+def test_fill_takes_a_number_or_a_0d_tensor(value):
+    with pytest.raises(TypeError, match="^fill_: value must be a number"):
+        tn.ones(3, 4).fill_(value)
+
+
+@pytest.mark.parametrize(
+    "op,call",
+    [
+        ("interpolate", lambda x: F.interpolate(x, size=2**70)),
+        ("interpolate", lambda x: F.interpolate(x, size=(2, 2**64))),
+        ("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, 2**70)),
+        ("adaptive_max_pool2d", lambda x: F.adaptive_max_pool2d(x, (2**63, 2))),
+        ("max_pool2d", lambda x: F.max_pool2d(x, 2**70)),
+        ("avg_pool2d", lambda x: F.avg_pool2d(x, 2, stride=2**64)),
+        ("conv2d", lambda x: F.conv2d(x, tn.ones(1, 2, 1, 1), padding=2**70)),
+    ],
+)  # fmt: skip
+def test_output_sizes_and_window_args_beyond_int64_raise_overflow_error(op, call):
+    with pytest.raises(OverflowError, match=op):
+        call(tn.ones(1, 2, 4, 4))

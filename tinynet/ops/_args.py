@@ -122,6 +122,8 @@ def _pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
         if len(vals) != 2 or any(isinstance(a, bool) for a in vals):
             raise TypeError
         vals = (operator.index(vals[0]), operator.index(vals[1]))
+        for a in vals:
+            _in_int64(op, name, a)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
     if min(vals) < minimum:

@@ -6,8 +6,6 @@ the forward took each element from.
 
 from __future__ import annotations
 
-import numpy as np  # host-side only: turning user-given index lists into arrays
-
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -387,6 +385,8 @@ class Cat(Function):
 def _tensors(op: str, tensors) -> list:
     if isinstance(tensors, Tensor):
         raise TypeError(f"{op}: expected a list or tuple of tensors, got a single Tensor")
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError(f"{op}: expected a non-empty list of tensors")
@@ -482,9 +482,9 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     "reflect" (mirrored without the edge), "replicate" (the edge repeated), "circular"
     (wrapped around).
     """
-    pad = tuple(pad)
-    if not all(isinstance(p, (int, np.integer)) for p in pad):
-        raise TypeError(f"pad: widths must be ints, got {pad}")
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__} {pad!r}")
+    pad = _shape_arg(tuple(pad), "pad", "pad")  # ints (no bools, no floats), each in int64
     if len(pad) % 2:
         raise RuntimeError(f"pad: the pad tuple needs (before, after) pairs, got odd length {pad}")
     if len(pad) // 2 > x.ndim:
