@@ -15,7 +15,7 @@ from . import backend, dtypes
 from .backend import device as as_device
 from .backend import from_dlpack as _from_dlpack
 from .backend import generator as _generator
-from .ops._args import _int, _size
+from .ops._args import _int, _size, _tensor
 from .tensor import Tensor
 
 
@@ -261,6 +261,7 @@ def randint_like(t, low=0, high=None, generator=None, dtype=None, device=None,
 
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False) -> Tensor:
     """`fill_value` everywhere, in t's shape (and dtype and device unless given)."""
+    _tensor("full_like", t)
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)  # fmt: skip
 

@@ -10,6 +10,7 @@ import numpy as _np
 import threadpoolctl as _threadpoolctl
 
 from .backend import device_of as _device_of
+from .ops._args import _tensor_first
 from .ops.elementwise import (  # noqa: F401
     abs,
     add,
@@ -245,3 +246,22 @@ def get_num_threads() -> int:
     """How many threads the BLAS library uses now (1 if no threaded BLAS is loaded)."""
     info = [p["num_threads"] for p in _threadpoolctl.threadpool_info() if p["user_api"] == "blas"]
     return _builtins.max(info, default=1)
+
+
+# Every function here whose first argument must be a Tensor refuses anything else with one
+# TypeError naming the function (not an AttributeError from deep inside the op). Functions
+# that take a number or a sequence first (add, where, cat, einsum, ...) are not in the list.
+_TENSOR_FIRST = (
+    "abs absolute all amax amin any argmax argmin argsort arctan atan ceil chunk clamp clamp_max "
+    "clamp_min clip clone contiguous cos cumprod cumsum erf exp expand expm1 fix flatten flip "
+    "floor frac gather gelu getitem index_select isfinite isinf isnan leaky_relu log log10 log1p "
+    "log2 log_softmax logical_not logsumexp masked_fill max mean min nan_to_num narrow neg "
+    "negative norm numel permute prod reciprocal relu reshape roll round rsqrt scatter "
+    "scatter_add sgn sigmoid sign sin softmax sort split sqrt square squeeze std sum t tan tanh "
+    "topk transpose trunc unbind unsqueeze var view"
+).split()
+
+
+for _name in _TENSOR_FIRST:
+    globals()[_name] = _tensor_first(_name, globals()[_name], arrays=True)  # (after _arrays_ok)
+del _name

@@ -422,6 +422,10 @@ class Tensor:
     def fill_(self, value):
         """Fill with `value` (a number or a 0-d tensor) in place."""
         if not isinstance(value, Tensor):
+            if not isinstance(value, (int, float, np.number, np.bool_)):
+                raise TypeError(
+                    f"fill_: value must be a number or a 0-d Tensor, got {type(value).__name__}"
+                )
             dtypes.check_scalar_fits(value, self.dtype, "fill_")  # ints never wrap
         return self._inplace_op("fill_", _filled, value)
 

@@ -114,10 +114,19 @@ class Function:
             ctx = _Ctx()
             ctx.needs_input_grad = (False,) * len(args)
         ctx.device = device
-        if cls.forward_on_arrays:
-            out = cls.forward(ctx, *arrays, **kwargs)
-        else:
-            out = _tensor_forward(cls, ctx, args, arrays, kwargs)
+        try:
+            if cls.forward_on_arrays:
+                out = cls.forward(ctx, *arrays, **kwargs)
+            else:
+                out = _tensor_forward(cls, ctx, args, arrays, kwargs)
+        except ValueError as e:  # NumPy/CuPy's broadcast error, said in tinynet's words
+            if "broadcast" not in str(e) or "could not" not in str(e):
+                raise
+            shapes = " and ".join(str(tuple(a.shape)) for a in args if isinstance(a, _Tensor))
+            raise RuntimeError(
+                f"{cls.__name__.lower()}: shapes {shapes} cannot be broadcast together (each "
+                "dim must match or be 1)"
+            ) from None
         if isinstance(out, np.generic):  # NumPy returns scalars for 0-d results, not arrays
             scalar, out = out, np.asarray(out)
             if record and ctx.saved:  # a saved output stays the output (for double backward)

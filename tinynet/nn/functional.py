@@ -17,7 +17,7 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
-from ..ops._args import _floating
+from ..ops._args import _floating, _tensor_first
 from ..ops.broadcast import unbroadcast
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
@@ -1541,3 +1541,7 @@ BinaryCrossEntropy.samples = staticmethod(
                kwargs={"reduction": "sum"}, name="weight"),
     ]
 )  # fmt: skip
+# F.* refuse a first argument that is not a Tensor with one TypeError naming the function
+for _name in __all__:
+    globals()[_name] = _tensor_first(_name, globals()[_name])
+del _name

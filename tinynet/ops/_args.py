@@ -32,13 +32,46 @@ def _floating(op: str, x, name: str = "input", error: type = TypeError, hint: st
     return x
 
 
+def _tensor_first(name: str, fn, arrays: bool = False):
+    """`fn` refusing a first argument that is not a Tensor with a TypeError naming `name`: the
+    public-boundary check the function namespaces (tn.*, F.*) put on every such function.
+    `arrays=True`: a backend array (what `t.data` is) passes too, for an `fn` that takes it."""
+    from ..tensor import Tensor
+
+    def checked(*args, **kwargs):
+        if (
+            args
+            and not isinstance(args[0], Tensor)
+            and not (arrays and hasattr(args[0], "__array_namespace__"))
+        ):
+            raise TypeError(f"{name}: input must be a Tensor, got {type(args[0]).__name__}")
+        return fn(*args, **kwargs)
+
+    checked.__name__, checked.__qualname__, checked.__doc__ = name, name, fn.__doc__
+    checked.__module__, checked.__wrapped__ = fn.__module__, fn
+    return checked
+
+
 def _int(op: str, name: str, v) -> int:
     """`v` as a Python int: ints, NumPy integers and one-element integer tensors pass; floats
     (even 2.0), strings and None raise TypeError naming the op and the argument."""
+    if isinstance(v, bool):  # True is not a dim or a size (torch refuses it too)
+        raise TypeError(f"{op}: {name} must be an int, got bool {v!r}")
     try:
-        return operator.index(v)
+        v = operator.index(v)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int, got {type(v).__name__} {v!r}") from None
+    return _in_int64(op, name, v)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _in_int64(op: str, name: str, v: int) -> int:
+    """`v` if it fits an int64 (as every size, dim and index in torch), else OverflowError."""
+    if not _INT64[0] <= v <= _INT64[1]:
+        raise OverflowError(f"{op}: {name} {v} does not fit in an int64")
+    return v
 
 
 def _shape_arg(shape, op: str = "reshape", name: str = "shape") -> tuple:
@@ -48,7 +81,9 @@ def _shape_arg(shape, op: str = "reshape", name: str = "shape") -> tuple:
     out = []
     for s in shape:
         try:
-            out.append(operator.index(s))
+            if isinstance(s, bool):
+                raise TypeError
+            out.append(_in_int64(op, name, operator.index(s)))
         except TypeError:
             raise TypeError(
                 f"{op}: {name} must be a sequence of ints, got {type(s).__name__} {s!r} "
@@ -62,6 +97,11 @@ def _size(size, op: str, name: str = "size") -> tuple:
     shape = _shape_arg(size, op, name)
     if any(s < 0 for s in shape):
         raise RuntimeError(f"{op}: {name} {shape} has a negative dimension")
+    n = 1
+    for s in shape:
+        n *= s
+    if n > _INT64[1]:  # NumPy would say "Maximum allowed dimension exceeded"
+        raise RuntimeError(f"{op}: {name} {shape} has more elements than an int64 can count")
     return shape
 
 
@@ -100,6 +140,8 @@ def _pair(op: str, name: str, v, minimum: int) -> tuple[int, int]:
         if len(vals) != 2 or any(isinstance(a, bool) for a in vals):
             raise TypeError
         vals = (operator.index(vals[0]), operator.index(vals[1]))
+        for a in vals:
+            _in_int64(op, name, a)
     except TypeError:
         raise TypeError(f"{op}: {name} must be an int or a pair of ints, got {v!r}") from None
     if min(vals) < minimum:

@@ -6,8 +6,6 @@ the forward took each element from.
 
 from __future__ import annotations
 
-import numpy as np  # host-side only: turning user-given index lists into arrays
-
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -302,6 +300,8 @@ class Unfold(Function):
     dx = zeros(x.shape) with dx[..., w * step + k, ...] += grad[..., w, ..., k]
     """
 
+    is_view = True  # as torch: an alias of x, so in-place edits are seen by autograd
+
     @staticmethod
     def forward(ctx, x, d, size, step):
         ctx.x_shape, ctx.d, ctx.size, ctx.step = x.shape, d, size, step
@@ -309,8 +309,14 @@ class Unfold(Function):
         shape = x.shape[:d] + (windows,) + x.shape[d + 1 :] + (size,)
         st = x.strides
         strides = st[:d] + (st[d] * step,) + st[d + 1 :] + (st[d],)
-        # a copy: the strided view is read-only and its windows may overlap
-        return ctx.device.backend.strided_view(x, shape, strides).copy()
+        if step >= size and windows * step <= x.shape[d]:  # disjoint windows: a writable view
+            blocks = x[(slice(None),) * d + (slice(0, windows * step),)]
+            blocks = blocks.reshape(x.shape[:d] + (windows, step) + x.shape[d + 1 :])
+            blocks = blocks[(slice(None),) * (d + 1) + (slice(0, size),)]
+            return ctx.device.xp.moveaxis(blocks, d + 1, -1)
+        # overlapping windows (or a cut last block): a read-only view on the CPU, so an
+        # in-place edit through it raises, as torch does for overlapping windows
+        return ctx.device.backend.strided_view(x, shape, strides)
 
     @staticmethod
     def backward(ctx, grad):
@@ -415,6 +421,8 @@ class Cat(Function):
 def _tensors(op: str, tensors) -> list:
     if isinstance(tensors, Tensor):
         raise TypeError(f"{op}: expected a list or tuple of tensors, got a single Tensor")
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
     tensors = list(tensors)
     if not tensors:
         raise RuntimeError(f"{op}: expected a non-empty list of tensors")
@@ -510,9 +518,9 @@ def pad(x: Tensor, pad, mode: str = "constant", value=None) -> Tensor:
     "reflect" (mirrored without the edge), "replicate" (the edge repeated), "circular"
     (wrapped around).
     """
-    pad = tuple(pad)
-    if not all(isinstance(p, (int, np.integer)) for p in pad):
-        raise TypeError(f"pad: widths must be ints, got {pad}")
+    if not isinstance(pad, (tuple, list)):
+        raise TypeError(f"pad: pad must be a tuple of ints, got {type(pad).__name__} {pad!r}")
+    pad = _shape_arg(tuple(pad), "pad", "pad")  # ints (no bools, no floats), each in int64
     if len(pad) % 2:
         raise RuntimeError(f"pad: the pad tuple needs (before, after) pairs, got odd length {pad}")
     if len(pad) // 2 > x.ndim:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections import namedtuple
 
 from .. import dtypes
 from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..tensor import Tensor, tensor
-from ._args import _dims, _tensor
+from ._args import _dim, _dims, _tensor
 from .elementwise import cast, const, exp, maximum, minimum, where
 from .registry import Arg, Int, Sample, register
 
@@ -331,9 +332,9 @@ def _scan_input(op: str, x: Tensor, dtype) -> Tensor:
 def _scan(op: str, fn: type[Function], x: Tensor, dim: int, dtype) -> Tensor:
     """cumsum's and cumprod's shared front: the dtype rule, 0-d input as 1-d, dim checked."""
     x = _scan_input(op, x, dtype)
+    d = _dim(op, dim, x.ndim or 1)  # a 0-d tensor takes dim 0 or -1, as torch
     if x.ndim == 0:
         return fn.apply(x.reshape(1), 0).reshape(())
-    (d,) = _dims(op, x, dim)
     return fn.apply(x, d)
 
 
@@ -519,10 +520,29 @@ class Softmax(Function):
         return y * (grad - (grad * y).sum(ctx.dim, keepdim=True)), None
 
 
+def _softmax_dim(op: str, x, dim) -> int:
+    """softmax's dim as an axis: one int in range (None picks torch's legacy implicit dim, with
+    its warning); the input must be floating point, as torch's kernels require."""
+    _tensor(op, x)
+    if not x.dtype.is_floating_point:
+        raise TypeError(
+            f"{op}: input must be a floating point tensor, got {x.dtype.name}; convert it "
+            "with .float()"
+        )
+    if dim is None:
+        warnings.warn(
+            f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+            "include dim=X as an argument.",
+            stacklevel=3,
+        )
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    return _dim(op, dim, x.ndim or 1)
+
+
 def _normalise_along(op: str, fn: type[Function], x, dim) -> Tensor:
     """softmax's and log_softmax's shared front: dim checked (a 0-d input's is 0); an empty
     input has nothing to normalise and comes back as an empty result of the same shape."""
-    (d,) = _dims(op, x, dim) or (0,)
+    d = _softmax_dim(op, x, dim)
     if x.data.size == 0:
         return x * 1
     return fn.apply(x, d)

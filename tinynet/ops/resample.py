@@ -18,7 +18,7 @@ import operator
 import numpy as np  # host-side only: the few source indices of nearest resampling
 
 from ..tensor import Tensor
-from ._args import _floating, _tensor
+from ._args import _floating, _in_int64, _tensor
 from .elementwise import const
 from .indexing import gather, getitem
 from .linalg import matmul
@@ -113,7 +113,7 @@ def _output_size(op, x, size, scale_factor, recompute_scale_factor):
         try:
             if any(isinstance(s, bool) for s in sizes):
                 raise TypeError
-            sizes = tuple(operator.index(s) for s in sizes)  # ints, NumPy ints, torch.Size
+            sizes = tuple(_in_int64(op, "size", operator.index(s)) for s in sizes)  # int-likes
         except TypeError:
             raise TypeError(
                 f"{op}: expected size to be an int or a tuple of ints, got {size!r}"
@@ -260,7 +260,7 @@ def adaptive_max_pool2d(x: Tensor, output_size, return_indices: bool = False):
     try:
         if any(isinstance(o, bool) for o in output_size):
             raise TypeError
-        oH, oW = (operator.index(o) for o in output_size)
+        oH, oW = (_in_int64(op, "output_size", operator.index(o)) for o in output_size)
     except TypeError:
         raise TypeError(f"{op}: output_size must be ints, got {output_size!r}") from None
     if oH <= 0 or oW <= 0:
