@@ -6,6 +6,8 @@ the forward took each element from.
 
 from __future__ import annotations
 
+import numpy as np
+
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
