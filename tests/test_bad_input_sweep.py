@@ -38,11 +38,24 @@ NOT_TENSOR_IDS = ["None", "list", "ndarray", "int", "str"]
 # ----- a non-Tensor first argument --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("arg", NOT_TENSORS, ids=NOT_TENSOR_IDS)
+# tn.* take a backend array too: it is what tinynet's `.data` is, and ported code says
+# `torch.max(outputs.data, 1)` (docs/porting.md); F.* take Tensors only, as torch.
+@pytest.mark.parametrize("arg", [a for a in NOT_TENSORS if not isinstance(a, np.ndarray)],
+                         ids=[i for i in NOT_TENSOR_IDS if i != "ndarray"])  # fmt: skip
 @pytest.mark.parametrize("name", TENSOR_FIRST)
 def test_tn_functions_refuse_a_non_tensor_input_naming_the_function(name, arg):
     with pytest.raises(TypeError, match=f"^{name}: input must be a Tensor, got"):
         getattr(tn, name)(arg, 0)
+
+
+@pytest.mark.parametrize("name", ["exp", "abs", "sum", "max", "argmax", "softmax", "flatten"])
+def test_tn_functions_take_a_tensors_data_array_as_that_tensor(name):
+    x = tn.randn(3, 4)
+    args = (1,) if name in ("max", "argmax", "softmax", "flatten") else ()
+    got, want = getattr(tn, name)(x.data, *args), getattr(tn, name)(x, *args)
+    got, want = (got, want) if name != "max" else (got.values, want.values)
+    assert isinstance(got, tn.Tensor) and not got.requires_grad
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
 
 
 @pytest.mark.parametrize("arg", NOT_TENSORS, ids=NOT_TENSOR_IDS)
@@ -126,6 +139,8 @@ def test_broadcast_failures_name_the_op_and_both_shapes(name, shapes):
 
 def test_broadcast_failure_in_a_user_function_is_named_by_it():
     class Glue(tn.autograd.Function):
+        forward_on_arrays = True  # (a forward on Tensors names its own failing op instead)
+
         @staticmethod
         def forward(ctx, a, b):
             return a + b

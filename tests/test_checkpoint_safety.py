@@ -84,10 +84,14 @@ def test_sigint_during_a_save_cleans_up_and_raises_keyboard_interrupt(tmp_path, 
         time.sleep(1)  # not reached: the handler raises first
 
     monkeypatch.setattr(safetensors.numpy, "save_file", interrupted)
-    before = signal.getsignal(signal.SIGINT)
-    with pytest.raises(KeyboardInterrupt):
-        tn.save({"w": tn.zeros(3)}, path)
-    assert signal.getsignal(signal.SIGINT) is before  # the previous handler is back
+    # Ctrl-C as in a terminal, even where the runner was started with SIGINT ignored
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            tn.save({"w": tn.zeros(3)}, path)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
+    finally:
+        signal.signal(signal.SIGINT, before)
     assert _temps(tmp_path) == []
     np.testing.assert_array_equal(tn.load(path)["w"].numpy(), [1, 1, 1])
 

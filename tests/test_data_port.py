@@ -482,9 +482,13 @@ def test_timeout_and_a_dying_worker():
 
 
 SCRIPT = """
-import os, sys, time
+import os, signal, sys, time
 import numpy as np
 from tinynet.data import DataLoader, Dataset
+
+# Ctrl-C as in a terminal, even where the test runner was started with SIGINT ignored (a
+# background job inherits SIG_IGN, and Python keeps it)
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 class Slow(Dataset):
     def __len__(self):
