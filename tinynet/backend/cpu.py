@@ -18,9 +18,10 @@ xp = np
 conv_block_bytes = 2 << 20
 
 
-#: A conv of at least this many multiply-adds is split across threads (`split`); below it the
-#: threads' start-up costs more than the copies they share (docs/performance.md).
-split_min_flops = 100_000_000
+#: A conv pass of at least this many FLOPs is split across threads (`split`): even on a quiet
+#: machine, far faster under load; smaller passes lose to the threads' start-up
+#: (docs/performance.md, "The threaded split").
+split_min_flops = 1_000_000_000
 
 _split_lock = threading.Lock()
 _split_state: dict = {}
