@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 import pytest
+from test_optim import _assert_state_same  # one state comparison for every optimizer test
 
 import tinynet as tn
 import tinynet.nn as nn
@@ -37,20 +38,6 @@ def _set_grads(ours, theirs, grads, step, torch=None):
         p.grad = None if skip else tn.tensor(g)
         if torch is not None:
             theirs[i].grad = None if skip else torch.tensor(g)
-
-
-def _assert_state_same(opt, topt):
-    sd, tsd = opt.state_dict(), topt.state_dict()
-    assert sorted(sd["state"]) == sorted(tsd["state"])
-    for idx, st in tsd["state"].items():
-        assert list(sd["state"][idx]) == list(st), "state keys and their order match torch's"
-        for key, v in st.items():
-            np.testing.assert_allclose(_np(sd["state"][idx][key]), _np(v), rtol=1e-12,
-                                       atol=1e-15, err_msg=f"state {idx}.{key}")  # fmt: skip
-    for g, tg in zip(sd["param_groups"], tsd["param_groups"]):
-        assert g["params"] == tg["params"]
-        for key, v in g.items():
-            assert tg[key] == v, key
 
 
 CASES = (
