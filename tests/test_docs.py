@@ -115,6 +115,20 @@ def _torch_conv(torch, tx, tw, options):
         return torch.nn.functional.conv2d(tx, tw, **options)
 
 
+def _torch_conv_grads(torch, xs, ws, options, seed):
+    """Random x, w and dy for the conv with `options`, and torch's (dx, dw) for them."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    y = _torch_conv(torch, tx, tw, options)
+    dy = rng.standard_normal(tuple(y.shape))
+    y.backward(torch.tensor(dy))
+    return x, w, dy, tx.grad.numpy(), tw.grad.numpy()
+
+
 @pytest.mark.parametrize("xs,ws,options", ONE_NUMBER, ids=[str(o) for *_, o in ONE_NUMBER])
 def test_conv_doc_option_table_against_torch(conv_doc, torch, xs, ws, options):
     """docs/conv2d.md step 9: the table's formulas, as table_grads applies them, against
@@ -122,18 +136,12 @@ def test_conv_doc_option_table_against_torch(conv_doc, torch, xs, ws, options):
     import numpy as np
 
     ns, _ = conv_doc
-    rng = np.random.default_rng(2)
-    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
-    tx = torch.tensor(x, requires_grad=True)
-    tw = torch.tensor(w, requires_grad=True)
-    y = _torch_conv(torch, tx, tw, options)
-    dy = rng.standard_normal(tuple(y.shape))
-    y.backward(torch.tensor(dy))
+    x, w, dy, want_dx, want_dw = _torch_conv_grads(torch, xs, ws, options, seed=2)
     stride, padding = options.get("stride", 1), options.get("padding", 0)
     dilation, groups = options.get("dilation", 1), options.get("groups", 1)
     dx, dw = ns["table_grads"](x, w, dy, stride, padding, dilation, groups)
-    np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dx, tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dx, want_dx, rtol=1e-12, atol=1e-12)
 
 
 @pytest.mark.parametrize("xs,ws,options", OPTION_GRID, ids=[str(o) for *_, o in OPTION_GRID])
@@ -145,13 +153,7 @@ def test_conv_doc_general_formula_against_torch(torch, xs, ws, options):
 
     from tinynet.ops import conv_reference as ref
 
-    rng = np.random.default_rng(3)
-    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
-    tx = torch.tensor(x, requires_grad=True)
-    tw = torch.tensor(w, requires_grad=True)
-    y = _torch_conv(torch, tx, tw, options)
-    dy = rng.standard_normal(tuple(y.shape))
-    y.backward(torch.tensor(dy))
+    x, w, dy, want_dx, want_dw = _torch_conv_grads(torch, xs, ws, options, seed=3)
 
     def pair(v):
         return v if isinstance(v, tuple) else (v, v)
@@ -175,8 +177,8 @@ def test_conv_doc_general_formula_against_torch(torch, xs, ws, options):
         cols = slice(dW * kx, dW * kx + sW * (oW - 1) + 1, sW)
         dw[f, c, ky, kx] = np.sum(dy[:, f] * xpad[:, g * Cg + c, rows, cols])
         dxpad[:, g * Cg + c, rows, cols] += dy[:, f] * w[f, c, ky, kx]
-    np.testing.assert_allclose(dw, tw.grad.numpy(), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(dxpad[:, :, pt : pt + H, pl : pl + W], tx.grad.numpy(),
+    np.testing.assert_allclose(dw, want_dw, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(dxpad[:, :, pt : pt + H, pl : pl + W], want_dx,
                                rtol=1e-12, atol=1e-12)  # fmt: skip
 
 
