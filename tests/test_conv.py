@@ -147,10 +147,12 @@ def test_threaded_split_matches_torch(torch, monkeypatch, N):
     blas = _FakeBlas()
     monkeypatch.setattr(cpu, "_blas_controllers", lambda: [blas])
     monkeypatch.setattr(cpu, "split_min_flops", 0)
+    monkeypatch.setattr(cpu, "serial_min_flops", 0)
     monkeypatch.setattr(cpu, "conv_block_bytes", 3000)
     calls = []
     real = cpu.split
-    monkeypatch.setattr(cpu, "split", lambda work, n, f: calls.append(n) or real(work, n, f))
+    spy = lambda work, n, *a, **k: calls.append(n) or real(work, n, *a, **k)  # noqa: E731
+    monkeypatch.setattr(cpu, "split", spy)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((N, 4, 9, 9))
     cases = [(dict(groups=2), (6, 2, 3, 3)), (dict(stride=2, padding=1), (6, 4, 3, 3)),

@@ -89,6 +89,17 @@ def backend_types() -> list[str]:
     return list(_BACKENDS)
 
 
+def split(device: Device, n: int, work, flops: float = 0, nbytes: float = 0) -> None:
+    """work(i, j) over [0, n) (images, rows): on the CPU in one thread per core when the work
+    is big (backend `split`: `flops` of products, `nbytes` of memory passes; the rule is in
+    docs/performance.md), elsewhere as one call. Each share must write its own part only."""
+    f = getattr(device.backend, "split", None)
+    if f is None:
+        work(0, n)
+    else:
+        f(work, n, flops, nbytes)
+
+
 def _load(type_name: str) -> ModuleType:
     mod = _BACKENDS.get(type_name)
     if mod is None:

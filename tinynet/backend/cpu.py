@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import math
 import os
@@ -18,13 +19,18 @@ xp = np
 conv_block_bytes = 2 << 20
 
 
-#: A conv pass of at least this many FLOPs is split across threads (`split`): even on a quiet
-#: machine, far faster under load; smaller passes lose to the threads' start-up
-#: (docs/performance.md, "The threaded split").
-split_min_flops = 1_000_000_000
+#: Work is split across threads (`split`) when it is a product (a conv pass, a matmul) of at
+#: least `split_min_flops`, or a memory-bound pass (max pool, relu, an optimizer update) over
+#: at least `split_min_bytes`; smaller work loses more to waking the threads than it gains
+#: (docs/performance.md, "Threads").
+split_min_flops = 20_000_000
+split_min_bytes = 1 << 20
+#: Below this many FLOPs a product runs as is: OpenBLAS itself runs a GEMM of
+#: M*N*K <= 4 * 65536 on the calling thread, so there are no BLAS threads to hold back.
+serial_min_flops = 2 * 4 * 65536
 
 _split_lock = threading.Lock()
-_split_state: dict = {}
+_split_state: dict = {"holders": 0}
 
 
 def _blas_controllers() -> list:
@@ -39,40 +45,88 @@ def _blas_controllers() -> list:
     return _split_state["blas"]
 
 
-def split(work, n: int, flops: float) -> None:
+@contextlib.contextmanager
+def _serial_blas(libs):
+    """BLAS at one thread while any caller is inside; the count it had comes back after the
+    last one leaves (callers in several Python threads overlap safely)."""
+    with _split_lock:
+        if _split_state["holders"] == 0:
+            _split_state["saved"] = [lib.num_threads for lib in libs]
+            for lib in libs:
+                lib.set_num_threads(1)
+        _split_state["holders"] += 1
+    try:
+        yield
+    finally:
+        with _split_lock:
+            _split_state["holders"] -= 1
+            if _split_state["holders"] == 0:
+                for lib, k in zip(libs, _split_state.pop("saved")):
+                    lib.set_num_threads(k)
+
+
+def split(work, n: int, flops: float = 0, nbytes: float = 0) -> None:
     """Run work(i, j) over [0, n) in contiguous parts, one per BLAS thread, at the same time.
 
-    NumPy runs copies and elementwise passes (im2col, col2im) on one core and releases
-    the GIL in them; OpenBLAS alone uses every thread. So a big conv runs in as many
-    Python threads as BLAS is set to use (`tn.set_num_threads`), each on its own images
-    with a single-threaded BLAS: the copies run in parallel too. Below `split_min_flops`,
-    with one BLAS thread, or while another thread is splitting, `work(0, n)` runs as is.
+    NumPy runs copies and elementwise passes (im2col, col2im, max pool, relu) on one core
+    and releases the GIL in them; OpenBLAS alone uses every thread. So big work runs in
+    as many Python threads as BLAS is set to use (`tn.set_num_threads`), each on its own
+    share (images, rows) with a single-threaded BLAS: the copies run in parallel too.
+    BLAS is held at one thread for every product of `serial_min_flops` or more, split or
+    not: after each threaded call OpenBLAS's worker threads busy-wait for ~0.1 s, and
+    would take a core from the next split's threads (conv2's forward of the classic MNIST
+    net: 15 ms alone, 33 ms right after a threaded GEMM). Work below both thresholds, with
+    one BLAS thread, or inside another split runs as `work(0, n)`.
     """
-    libs = _blas_controllers() if flops >= split_min_flops and n > 1 else None
-    threads = min(n, max((lib.num_threads for lib in libs), default=1)) if libs else 1
-    if threads < 2 or not _split_lock.acquire(blocking=False):
-        work(0, n)
-        return
-    try:
-        pool, pid = _split_state.get("pool", (None, None))
-        if pool is None or pool._max_workers < threads or pid != os.getpid():
-            # a forked child (a DataLoader worker) inherits the pool without its threads
-            pool = ThreadPoolExecutor(threads, "tinynet-split")
-            _split_state["pool"] = pool, os.getpid()
-        saved = [lib.num_threads for lib in libs]
-        for lib in libs:
-            lib.set_num_threads(1)
+    libs = _blas_controllers()
+    big = flops >= split_min_flops or nbytes >= split_min_bytes
+    threads = 1
+    if libs and big:  # as many threads as BLAS had before any split held it at one
+        saved = _split_state.get("saved") if _split_state["holders"] else None
+        threads = min(n, max(saved or [lib.num_threads for lib in libs]))
+    hold = libs and flops >= serial_min_flops
+    with _serial_blas(libs) if hold else contextlib.nullcontext():
+        if threads < 2 or _split_state.get("splitting"):
+            work(0, n)
+            return
+        _split_state["splitting"] = True
         try:
+            pool, pid = _split_state.get("pool", (None, None))
+            if pool is None or pool._max_workers < threads or pid != os.getpid():
+                # a forked child (a DataLoader worker) inherits the pool without its threads
+                pool = ThreadPoolExecutor(threads, "tinynet-split")
+                _split_state["pool"] = pool, os.getpid()
             cuts = [n * t // threads for t in range(threads + 1)]
             jobs = [pool.submit(work, i, j) for i, j in zip(cuts[1:-1], cuts[2:])]
             work(cuts[0], cuts[1])  # this thread does the first part
             for job in jobs:
                 job.result()
         finally:
-            for lib, k in zip(libs, saved):
-                lib.set_num_threads(k)
-    finally:
-        _split_lock.release()
+            _split_state["splitting"] = False
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b (np.matmul's rules); a big float product runs through `split`, over the rows
+    of a, or over the columns of b when those are more."""
+    if a.ndim < 2 or b.ndim < 2 or a.dtype.kind != "f" or b.dtype.kind != "f":
+        return np.matmul(a, b)
+    n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    flops = 2.0 * math.prod(batch) * n * k * m
+    if flops < serial_min_flops:
+        return np.matmul(a, b)
+    out = np.empty(batch + (n, m), dtype=np.result_type(a, b))
+    if n >= m:
+
+        def work(i, j):
+            np.matmul(a[..., i:j, :], b, out=out[..., i:j, :])
+    else:
+
+        def work(i, j):
+            np.matmul(a, b[..., i:j], out=out[..., i:j])
+
+    split(work, max(n, m), flops=flops)
+    return out
 
 
 def keep_freed_memory() -> bool:
@@ -128,11 +182,25 @@ def masked(values: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """values where mask is True, else 0, also where values holds inf or NaN (as a select).
 
     Multiplying by the 0/1 mask is exact for finite values and ~10x faster on the CPU than
-    np.where over a random mask, so that is used unless a value is not finite.
+    np.where over a random mask, so that is used unless a value is not finite (then the
+    sum is not finite either: one fast reduction tells). Big arrays run in threads (`split`).
     """
-    if np.isfinite(values).all():
-        return values * mask.astype(values.dtype)  # a float mask multiplies faster than a bool one
-    return np.where(mask, values, values.dtype.type(0))
+    out = np.empty(np.broadcast_shapes(values.shape, mask.shape), dtype=values.dtype)
+    if out.ndim == 0 or values.shape != out.shape or mask.shape != out.shape:
+        _masked(values, mask, out)
+    else:
+        split(lambda i, j: _masked(values[i:j], mask[i:j], out[i:j]), len(out), nbytes=out.nbytes)
+    return out
+
+
+def _masked(values, mask, out) -> None:
+    with np.errstate(over="ignore", invalid="ignore"):  # a finite sum may overflow: then where
+        finite = np.isfinite(values.sum())
+    if finite:
+        np.copyto(out, mask)  # as 0/1 floats: they multiply faster than a bool mask
+        np.multiply(out, values, out=out)
+    else:
+        out[...] = np.where(mask, values, values.dtype.type(0))
 
 
 def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:

@@ -26,6 +26,7 @@ from ..ops.elementwise import relu as _relu
 from ..ops.fold import col2im as fold
 from ..ops.fold import im2col as unfold
 from ..ops.indexing import chunk as _chunk
+from ..ops.linalg import mm
 from ..ops.movement import pad
 from ..ops.norm import group_norm, layer_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
@@ -101,7 +102,7 @@ class Linear(Function):
     @staticmethod
     def forward(ctx, x, w, b):
         ctx.save_for_backward(x, w)
-        y = x @ w.T  # BLAS reads the transposed view directly: no copy of w
+        y = mm(ctx.device, x, w.T)  # BLAS reads the transposed view directly: no copy of w
         if b is not None:
             y += b
         return y

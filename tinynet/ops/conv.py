@@ -22,7 +22,7 @@ stride 1 and at least as many input as output channels per group (depthwise is o
 case, not the only one), the input gradient is computed as a conv of dy with the
 kernel flipped: the full convolution of docs/conv2d.md, the same numbers from a
 faster GEMM than col2im's. On the CPU a big conv runs each pass's image loop in one thread
-per core, each with a single-threaded BLAS (`_split`; the rule is in docs/performance.md).
+per core, each with a single-threaded BLAS (`backend.split`; the rule is in docs/performance.md).
 
 Index names follow docs/conv2d.md: n image, f filter, c input channel in its group,
 g group, (oy, ox) output pixel, (ky, kx) kernel tap; sH/sW stride, dH/dW dilation.
@@ -33,6 +33,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from ..autograd.function import Function
+from ..backend import split
 from ..tensor import Tensor
 from ._args import _pair, _Shape
 from .registry import Sample, register
@@ -181,7 +182,7 @@ def _conv_forward(device, x: Array, w: Array, spec: ConvSpec, b: Array | None = 
     wg = xp.ascontiguousarray(wg)  # BLAS needs positive strides
     y = xp.empty((N, F, lay.oH, lay.oW), dtype=x.dtype)
 
-    def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+    def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see backend.split)
         wide = None
         for i, j, cols in _column_blocks(device, x[n0:n1], w.shape, spec, lay, ones):
             i, j = i + n0, j + n0
@@ -196,18 +197,8 @@ def _conv_forward(device, x: Array, w: Array, spec: ConvSpec, b: Array | None = 
             xp.matmul(wg, cols, out=blk[:, :, :, : lay.L])
             y[i:j] = blk.reshape(j - i, F, lay.oH, lay.pitch)[:, :, :, : lay.oW]
 
-    _split(device, N, 2 * wg.size * lay.L * N, work)
+    split(device, N, work, flops=2 * wg.size * lay.L * N)
     return y if ones else _add_bias(y, b)
-
-
-def _split(device, n: int, flops: float, work) -> None:
-    """work(i, j) over the images [0, n): on the CPU in one thread per core when the conv is
-    big (backend `split`, docs/performance.md), elsewhere as one call."""
-    split = getattr(device.backend, "split", None)
-    if split is None:
-        work(0, n)
-    else:
-        split(work, n, flops)
 
 
 def _pointwise(w_shape: tuple, spec: ConvSpec) -> bool:
@@ -224,7 +215,7 @@ def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) ->
     lay = _cols_layout(x.shape, w_shape, spec)
     parts = {}
 
-    def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+    def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see backend.split)
         dw = xp.zeros((G, F // G, lay.K), dtype=x.dtype)
         dyb = None
         for i, j, cols in _column_blocks(device, x[n0:n1], w_shape, spec, lay):
@@ -240,7 +231,7 @@ def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) ->
             dw += xp.matmul(d, cols.transpose(0, 1, 3, 2)).sum(axis=0)
         parts[n0] = dw
 
-    _split(device, N, 2 * F * lay.K * lay.L * N, work)
+    split(device, N, work, flops=2 * F * lay.K * lay.L * N)
     dw = parts.pop(0)
     for part in parts.values():
         dw += part
@@ -292,7 +283,7 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
         out = xp.zeros((N, C, Hp + 1, Wp), dtype=dy.dtype)  # one spare row for the last tap
         nb = _block(device, N, G * K * L * dy.itemsize)
 
-        def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+        def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see backend.split)
             wide = xp.zeros((min(nb, n1 - n0), F, oH, Wp), dtype=dy.dtype)
             buf = xp.empty((min(nb, n1 - n0), G, K, L), dtype=dy.dtype)
             for b0 in range(n0, n1, nb):
@@ -303,14 +294,14 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
                 col2im(cols.reshape(m, C, kH, kW, L), out[b0:b1], (kH, kW), (1, 1), (dH, dW),
                        (oH, oW), Wp)  # fmt: skip
 
-        _split(device, N, 2 * K * F * L * N, work)
+        split(device, N, work, flops=2 * K * F * L * N)
     else:
         out = xp.zeros((N, C, Hp, Wp), dtype=dy.dtype)
         P = oH * oW
         nb = _block(device, N, G * K * P * dy.itemsize)
         dy4 = dy.reshape(N, G, Fg, P)
 
-        def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see _split)
+        def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see backend.split)
             buf = xp.empty((min(nb, n1 - n0), G, K, P), dtype=dy.dtype)
             for b0 in range(n0, n1, nb):
                 b1 = min(n1, b0 + nb)
@@ -318,7 +309,7 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
                 col2im(cols.reshape(b1 - b0, C, kH, kW, P), out[b0:b1], (kH, kW), (sH, sW),
                        (dH, dW), (oH, oW), oW)  # fmt: skip
 
-        _split(device, N, 2 * K * F * P * N, work)
+        split(device, N, work, flops=2 * K * F * P * N)
     return out[:, :, pt : pt + H, pl : pl + W]  # a view: cropping needs no copy
 
 

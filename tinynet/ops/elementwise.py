@@ -10,6 +10,7 @@ import math
 
 from .. import dtypes
 from ..autograd.function import Function
+from ..backend import split
 from ..tensor import Tensor, tensor
 from ._args import _tensor
 from .broadcast import unbroadcast
@@ -437,7 +438,13 @@ class Relu(Function):
 
     @staticmethod
     def forward(ctx, x):
-        y = ctx.device.xp.maximum(x, 0)
+        xp = ctx.device.xp
+        if x.ndim == 0:
+            y = xp.maximum(x, 0)
+        else:  # by rows, in threads when big (backend.split)
+            y = xp.empty(x.shape, x.dtype)
+            work = lambda i, j: xp.maximum(x[i:j], 0, out=y[i:j])  # noqa: E731
+            split(ctx.device, len(x), work, nbytes=y.nbytes)
         ctx.save_for_backward(y)
         return y
 

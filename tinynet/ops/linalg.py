@@ -13,6 +13,13 @@ from .registry import Sample, register
 __all__ = ["matmul", "bmm", "einsum"]
 
 
+def mm(device, a, b):
+    """a @ b on arrays: the backend's `matmul` where it has one (the CPU's threads big
+    products, see backend/cpu.py `split`), else its namespace's."""
+    f = getattr(device.backend, "matmul", None)
+    return f(a, b) if f is not None else device.xp.matmul(a, b)
+
+
 @register
 class Matmul(Function):
     """z = x @ y   (x: (..., n, k), y: (..., k, m); leading dims broadcast)
@@ -22,7 +29,7 @@ class Matmul(Function):
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
-        return x @ y
+        return mm(ctx.device, x, y)
 
     @staticmethod
     def backward(ctx, grad):

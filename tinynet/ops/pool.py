@@ -13,6 +13,7 @@ import math
 from typing import Any, NamedTuple
 
 from ..autograd.function import Function
+from ..backend import split
 from ..tensor import Tensor, tensor
 from ._args import _pair, _Shape
 from .elementwise import const
@@ -74,23 +75,23 @@ def _spread(xp, grad: Array, spec: PoolSpec, pick) -> Array:
 def _max_indices(xp, x: Array, spec: PoolSpec):
     """Values and tap index of each window's maximum; ties go to the first, NaN wins (as torch).
 
-    Each tap is copied once into a contiguous array (strided reads are the slow part); the
-    maximum is a chain of elementwise maxima over them (NaN propagates), and the index the first
-    tap equal to it, or the last NaN tap, as torch's loop picks it. The index is updated with
+    One pass per tap, over strided views of the input: a tap strictly greater than the best
+    so far takes its place (so a tie keeps the earlier tap), and the index follows with
     arithmetic, idx -= hit * (idx - t), because a select over a random mask runs far slower.
+    Windows whose maximum is NaN (rare) are fixed after: torch's loop keeps their last NaN tap.
     """
     xpad = _padded(xp, x, spec, -math.inf)
-    taps = [xp.ascontiguousarray(xpad[:, :, rows, cols]) for _, rows, cols in spec.taps()]
-    best = taps[0]
-    for v in taps[1:]:
-        best = xp.maximum(best, v)
-    n = len(taps)
-    idx = xp.zeros(best.shape, dtype=xp.int8 if n <= 127 else xp.int32)
-    for t in range(n - 1, 0, -1):  # backwards, so the first equal tap is written last
-        idx -= (taps[t] == best) * (idx - t)
-    idx *= taps[0] != best  # tap 0 wins its ties (and NaN windows start from 0)
-    for t in range(1, n):  # a NaN window: torch keeps the last NaN it meets
-        idx -= xp.isnan(taps[t]) * (idx - t)
+    taps = [xpad[:, :, rows, cols] for _, rows, cols in spec.taps()]
+    best = xp.array(taps[0])  # a contiguous copy
+    idx = xp.zeros(best.shape, dtype=xp.int8 if len(taps) <= 127 else xp.int32)
+    for t in range(1, len(taps)):
+        hit = taps[t] > best
+        xp.maximum(best, taps[t], out=best)  # NaN propagates
+        idx -= hit * (idx - t)
+    nan = xp.isnan(best)
+    if nan.any():
+        for t in range(len(taps)):
+            idx -= (nan & xp.isnan(taps[t])) * (idx - t)
     return best, idx
 
 
@@ -112,8 +113,15 @@ class MaxPool2d(Function):
     @staticmethod
     def forward(ctx, x, spec, indices=None, taps_out=None):
         xp = ctx.device.xp
-        if indices is None:
-            y, indices = _max_indices(xp, x, spec)
+        if indices is None:  # by images, in threads when big (backend.split)
+            y = xp.empty(x.shape[:2] + spec.out, dtype=x.dtype)
+            taps = math.prod(spec.kernel)
+            indices = xp.empty(y.shape, dtype=xp.int8 if taps <= 127 else xp.int32)
+
+            def work(i, j):
+                y[i:j], indices[i:j] = _max_indices(xp, x[i:j], spec)
+
+            split(ctx.device, len(x), work, nbytes=x.nbytes)
         else:
             y = _gather(xp, x, indices, spec)
         ctx.spec, ctx.indices = spec, indices
@@ -154,20 +162,22 @@ class MaxPool2dScatter(Function):
         ctx.spec, ctx.indices = spec, indices
         xp = ctx.device.xp
         (kH, kW), (sH, sW), (dH, dW) = spec.kernel, spec.stride, spec.dilation
-        # picked[t]: the gradient at the windows whose maximum is tap t, 0 elsewhere; one
-        # backend.masked call for all taps (a select, so inf/NaN stays out of the zeros)
-        taps = xp.arange(kH * kW, dtype=indices.dtype).reshape(-1, 1, 1, 1, 1)
-        picked = ctx.device.backend.masked(grad, indices == taps)
 
-        def pick(t):
-            return picked[t]
+        disjoint = sH > (kH - 1) * dH and sW > (kW - 1) * dW  # assign, no adds
+        out = xp.zeros(grad.shape[:2] + spec.padded, dtype=grad.dtype)
 
-        if sH > (kH - 1) * dH and sW > (kW - 1) * dW:  # disjoint windows: assign, no adds
-            out = xp.zeros(grad.shape[:2] + spec.padded, dtype=grad.dtype)
+        def work(i, j):  # images i:j, in threads when big (backend.split)
             for t, rows, cols in spec.taps():
-                out[:, :, rows, cols] = pick(t)
-            return _crop(out, spec)
-        return _spread(xp, grad, spec, pick)
+                # the gradient at the windows whose maximum is tap t, 0 elsewhere (a select:
+                # inf/NaN stays out of the zeros)
+                part = ctx.device.backend.masked(grad[i:j], indices[i:j] == t)
+                if disjoint:
+                    out[i:j, :, rows, cols] = part
+                else:
+                    out[i:j, :, rows, cols] += part
+
+        split(ctx.device, len(grad), work, nbytes=out.nbytes)
+        return _crop(out, spec)
 
     @staticmethod
     def backward(ctx, grad):

@@ -1,0 +1,145 @@
+"""The CPU backend's threads (backend/cpu.py `split`): every pass that runs its rows or images
+in threads gives the unsplit result, and BLAS is held at one thread while they run.
+
+The thresholds are forced to 0 so that small inputs take the threaded path; a stand-in for
+threadpoolctl's BLAS handle says 2 threads and records what is set.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+import tinynet as tn
+from tinynet.backend import cpu
+
+F = tn.nn.functional
+
+
+class _FakeBlas:
+    def __init__(self):
+        self.num_threads, self.set = 2, []
+
+    def set_num_threads(self, n):
+        self.set.append(n)
+        self.num_threads = n
+
+
+@pytest.fixture
+def threaded(monkeypatch):
+    """Switch: threaded(True) forces every split, threaded(False) forbids them."""
+    blas = _FakeBlas()
+    monkeypatch.setattr(cpu, "_blas_controllers", lambda: [blas])
+    seen = []
+    real = cpu.split
+
+    def spy(work, n, *a, **k):
+        seen.append(threading.current_thread().name)
+        return real(work, n, *a, **k)
+
+    monkeypatch.setattr(cpu, "split", spy)
+
+    def switch(on: bool):
+        big = 0 if on else float("inf")
+        monkeypatch.setattr(cpu, "split_min_flops", big)
+        monkeypatch.setattr(cpu, "split_min_bytes", big)
+        monkeypatch.setattr(cpu, "serial_min_flops", big)
+        seen.clear()
+        return blas, seen
+
+    return switch
+
+
+def _both(threaded, make):
+    threaded(False)
+    want = make()
+    blas, seen = threaded(True)
+    got = make()
+    assert seen, "no pass went through the split"
+    assert blas.num_threads == 2, "BLAS got its thread count back"
+    return want, got
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_and_max_pool_passes_match_unsplit(threaded, dtype):
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((5, 3, 8, 9)).astype(dtype)
+    base[0, 0, 0, :4] = 0.0  # ties: the first tap wins in both
+    base[1, 1, 2, 2] = np.nan  # a NaN window
+    grad_pool = rng.standard_normal((5, 3, 4, 4)).astype(dtype)
+    grad_pool[2, 0, 0, 0] = np.inf  # an inf gradient stays out of the zeros
+
+    def make():
+        out = []
+        for kw in (dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1)):
+            x = tn.tensor(base, requires_grad=True)
+            y = F.max_pool2d(F.relu(x), **kw)
+            g = tn.tensor(grad_pool if y.shape == grad_pool.shape else np.ones(y.shape, dtype))
+            y.backward(g)
+            out += [y.detach().numpy(), x.grad.numpy()]
+        return out
+
+    want, got = _both(threaded, make)
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_masked_matches_where_in_threads(threaded):
+    rng = np.random.default_rng(1)
+    v = rng.standard_normal((6, 50)).astype(np.float32)
+    v[3, 7], v[4, 9] = np.inf, np.nan
+    mask = rng.random((6, 50)) > 0.5
+    threaded(True)
+    got = cpu.masked(v, mask)
+    np.testing.assert_array_equal(got, np.where(mask, v, np.float32(0)))
+
+
+@pytest.mark.parametrize(
+    "a_shape,b_shape",
+    [((7, 5), (5, 3)), ((3, 5), (5, 9)), ((2, 7, 5), (5, 4)), ((4, 1, 6, 5), (3, 5, 2))],
+)
+def test_matmul_and_linear_match_unsplit(threaded, a_shape, b_shape):
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    w = rng.standard_normal((4, a_shape[-1]))
+
+    def make():
+        x, y = tn.tensor(a, requires_grad=True), tn.tensor(b, requires_grad=True)
+        z = x @ y
+        z.sum().backward()
+        lw = tn.tensor(w, requires_grad=True)
+        lin = F.linear(x, lw)
+        lin.sum().backward()
+        return [z.detach().numpy(), x.grad.numpy(), y.grad.numpy(), lin.detach().numpy(),
+                lw.grad.numpy()]  # fmt: skip
+
+    want, got = _both(threaded, make)
+    for a_, b_ in zip(want, got):
+        np.testing.assert_allclose(a_, b_, rtol=1e-12, atol=1e-12)
+
+
+def test_blas_count_survives_overlapping_splits(threaded):
+    """Two Python threads inside splits at once: BLAS stays at one thread until both leave,
+    then gets its count back (no thread restores 1 over another's 2)."""
+    blas, _ = threaded(True)
+    release = threading.Event()
+
+    def hold():
+        cpu.split(lambda i, j: release.wait(10), 1, flops=1.0)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        for _ in range(100):  # the other thread is holding BLAS at one thread
+            if blas.num_threads == 1:
+                break
+            threading.Event().wait(0.01)
+        assert blas.num_threads == 1
+        cpu.split(lambda i, j: None, 4, flops=1.0)
+        assert blas.num_threads == 1, "the second caller must not restore BLAS under the first"
+    finally:
+        release.set()
+        t.join()
+    assert blas.num_threads == 2
