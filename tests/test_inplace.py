@@ -306,3 +306,62 @@ def test_every_torch_inplace_name_with_an_out_of_place_method_is_bound():
     )
     missing = [n + "_" for n in bound if not hasattr(Tensor, n + "_")]
     assert not missing, missing
+
+
+# ----- the direct path under no_grad (Tensor._direct_inplace) ---------------------------------
+
+
+def _general(monkeypatch):
+    """Switch the direct path off: every in-place op takes the compute-then-copy path."""
+    monkeypatch.setattr(Tensor, "_direct_inplace", lambda self, *a: False)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_no_grad_arithmetic_in_place_equals_the_general_path(device, dtype, monkeypatch):
+    """Under no_grad, add_/sub_/mul_/div_ and the operators run as one ufunc into the tensor's
+    memory; the numbers, the identity of the data and the version bumps equal the general
+    path's, for tensors, broadcasting, alpha, Python numbers, and the cases it declines
+    (other dtypes, overlap with self, NaN, int tensors, rounding_mode)."""
+    rng = np.random.default_rng(0)
+    a0 = rng.standard_normal((4, 5)).astype(dtype)
+    b0 = rng.standard_normal((4, 5)).astype(dtype)
+    row = rng.standard_normal(5).astype(dtype)
+
+    def run():
+        a = tn.tensor(a0, device=device)
+        b, r = tn.tensor(b0, device=device), tn.tensor(row, device=device)
+        data, seen = a.data, []
+        with tn.no_grad():
+            a.add_(b, alpha=-0.3)
+            a.sub_(r)
+            a.mul_(0.9).add_(b)
+            a /= 3
+            a *= r
+            a -= 2
+            a += b.double() if dtype == "float32" else b.float()  # other dtype: declined
+            a.add_(a.t().t()[::-1])  # overlaps self: declined
+            a.mul_(float("nan")).add_(1.0)
+            a.div_(b)
+            seen.append(a._version)
+            i = tn.arange(6, device=device)
+            i += 2
+            i *= 3
+        assert a.data is data
+        return a.cpu().numpy(), i.cpu().numpy(), seen
+
+    fast = run()
+    _general(monkeypatch)
+    slow = run()
+    np.testing.assert_array_equal(fast[0], slow[0])
+    np.testing.assert_array_equal(fast[1], slow[1])
+    assert fast[2] == slow[2] == [12]
+
+
+def test_no_grad_direct_path_keeps_the_general_errors(device):
+    with tn.no_grad():
+        with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+            tn.zeros(3, device=device).add_(tn.ones(2, 3, device=device))
+        with pytest.raises(RuntimeError, match="refers to a single memory location"):
+            tn.zeros(3, device=device).expand(2, 3).add_(1.0)
+        with pytest.raises(TypeError):
+            tn.zeros(3, device=device).mul_(tn.ones(3, device=device), alpha=2)

@@ -294,6 +294,8 @@ class Tensor:
         its base onto a CopySlices node, and the view onto a view of the new base).
         """
         recording = is_grad_enabled()
+        if not recording and op in _DIRECT and self._direct_inplace(_DIRECT[op], args, kwargs):
+            return self
         if recording:
             _check_inplace_allowed(self, op)
             if self._base is not None:
@@ -337,6 +339,45 @@ class Tensor:
             else:
                 _copy_slices(self, out.grad_fn)
         return self
+
+    def _direct_inplace(self, ufunc: str, args: tuple, kwargs: dict) -> bool:
+        """`self <- ufunc(self, other * alpha)` as one ufunc call into self's memory, no copy.
+
+        The fast path of `_inplace_op` under no_grad (an optimizer's update, weight init),
+        taken only where it gives the general path's result exactly: a float tensor, and a
+        tensor of its dtype and device that broadcasts to its shape, or a finite Python
+        number it can hold. Returns False, having done nothing, for anything else.
+        """
+        alpha = kwargs.get("alpha", 1)
+        allowed = ("alpha",) if ufunc in ("add", "subtract") else ()
+        data = self.data
+        if len(args) != 1 or any(k not in allowed for k in kwargs) or data.dtype.kind != "f":
+            return False
+        other = args[0]
+        if type(alpha) not in (int, float):
+            return False
+        if isinstance(other, Tensor):
+            o = other.data
+            if o.dtype != data.dtype or other._device != self._device:
+                return False
+            if self._device.xp.may_share_memory(data, o):  # CuPy's ufuncs do not handle overlap
+                return False
+            if o.shape != data.shape and np.broadcast_shapes(o.shape, data.shape) != data.shape:
+                return False
+            if alpha != 1:
+                o = o * alpha
+        elif type(other) in (int, float) and alpha == 1:
+            if not abs(other) <= float(np.finfo(data.dtype).max):  # also refuses NaN: general path
+                return False
+            o = other
+        else:
+            return False
+        try:
+            getattr(self._device.xp, ufunc)(data, o, out=data)
+        except ValueError:  # a read-only view (expand): the general path says why
+            return False
+        self._counter().value += 1
+        return True
 
     def _refresh_view(self) -> None:
         """Re-derive a view's node from its base after the base was edited in place."""
@@ -1293,6 +1334,11 @@ _FALLBACKS = {
     "addcmul": lambda self, t1, t2, value=1: self + (t1 * t2 if value == 1 else value * t1 * t2),
     "addcdiv": lambda self, t1, t2, value=1: self + (t1 / t2 if value == 1 else value * t1 / t2),
 }
+
+
+# In-place arithmetic that `_direct_inplace` runs as one ufunc into self under no_grad.
+_DIRECT = {"add_": "add", "+=": "add", "sub_": "subtract", "-=": "subtract", "mul_": "multiply",
+           "*=": "multiply", "div_": "true_divide", "/=": "true_divide"}  # fmt: skip
 
 
 def _inplace_method(name: str, compute):
