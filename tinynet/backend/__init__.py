@@ -32,7 +32,10 @@ A backend is a module with:
 and optionally `check_device(index)` (raise RuntimeError for a device that cannot be
 used), `array_device_index(a)`, `device_count()`, `is_available()`,
 `dlpack_device_type` with `from_dlpack(x)`, `device_context(index)`,
-`unavailable_reason()`, `diagnose()`.
+`unavailable_reason()`, `diagnose()`; and, for speed (the CPU has them):
+`split(work, n, flops, nbytes)` (run work(i, j) over [0, n) in threads, see `split` below),
+`matmul(a, b)` (a @ b, threaded when big) and `col2im_tap_major` (col2im is faster given
+tap-major columns, see cpu.col2im).
 """
 
 from __future__ import annotations
