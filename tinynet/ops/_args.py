@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import operator
 
+_Tensor = None  # tensor.Tensor, looked up on first use: _args sits below tensor.py
+
 
 def _tensor(op: str, x, name: str = "input"):
     """`x` if it is a Tensor, else a TypeError naming the op (not an AttributeError later)."""
-    from ..tensor import Tensor  # _args sits below every op; Tensor is already imported by then
-
-    if not isinstance(x, Tensor):
+    global _Tensor
+    if _Tensor is None:  # an import statement here would cost ~5 us on every call
+        from ..tensor import Tensor as _Tensor
+    if not isinstance(x, _Tensor):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(x).__name__}")
     return x
 
