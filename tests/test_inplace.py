@@ -318,10 +318,10 @@ def _general(monkeypatch):
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_no_grad_arithmetic_in_place_equals_the_general_path(device, dtype, monkeypatch):
-    """Under no_grad, add_/sub_/mul_/div_ and the operators run as one ufunc into the tensor's
-    memory; the numbers, the identity of the data and the version bumps equal the general
-    path's, for tensors, broadcasting, alpha, Python numbers, and the cases it declines
-    (other dtypes, overlap with self, NaN, int tensors, rounding_mode)."""
+    """Under no_grad, add_/sub_/mul_/div_/addcmul_/addcdiv_ and the operators write straight
+    into the tensor's memory; the numbers, the identity of the data and the version bumps equal
+    the general path's, for tensors, broadcasting, alpha and value, Python numbers, and the
+    cases it declines (other dtypes, overlap with self, NaN, int tensors)."""
     rng = np.random.default_rng(0)
     a0 = rng.standard_normal((4, 5)).astype(dtype)
     b0 = rng.standard_normal((4, 5)).astype(dtype)
@@ -342,6 +342,8 @@ def test_no_grad_arithmetic_in_place_equals_the_general_path(device, dtype, monk
             a.add_(a.t().t()[::-1])  # overlaps self: declined
             a.mul_(float("nan")).add_(1.0)
             a.div_(b)
+            a.addcmul_(b, r, value=0.5).addcmul_(b, b).addcdiv_(b, r.abs() + 1, value=-0.25)
+            a.addcdiv_(a, b)  # overlaps self: declined
             seen.append(a._version)
             i = tn.arange(6, device=device)
             i += 2
@@ -354,7 +356,7 @@ def test_no_grad_arithmetic_in_place_equals_the_general_path(device, dtype, monk
     slow = run()
     np.testing.assert_array_equal(fast[0], slow[0])
     np.testing.assert_array_equal(fast[1], slow[1])
-    assert fast[2] == slow[2] == [12]
+    assert fast[2] == slow[2] == [16]
 
 
 def test_no_grad_direct_path_keeps_the_general_errors(device):

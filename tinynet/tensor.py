@@ -294,7 +294,7 @@ class Tensor:
         its base onto a CopySlices node, and the view onto a view of the new base).
         """
         recording = is_grad_enabled()
-        if not recording and op in _DIRECT and self._direct_inplace(_DIRECT[op], args, kwargs):
+        if not recording and op in _DIRECT and self._direct_inplace(op, args, kwargs):
             return self
         if recording:
             _check_inplace_allowed(self, op)
@@ -340,44 +340,66 @@ class Tensor:
                 _copy_slices(self, out.grad_fn)
         return self
 
-    def _direct_inplace(self, ufunc: str, args: tuple, kwargs: dict) -> bool:
-        """`self <- ufunc(self, other * alpha)` as one ufunc call into self's memory, no copy.
+    def _direct_inplace(self, op: str, args: tuple, kwargs: dict) -> bool:
+        """`self <- self + other * alpha` (or -, *, /; or addcmul_/addcdiv_'s
+        `self + value * t1 * t2`) as ufunc calls into self's memory: no result copied in.
 
         The fast path of `_inplace_op` under no_grad (an optimizer's update, weight init),
-        taken only where it gives the general path's result exactly: a float tensor, and a
-        tensor of its dtype and device that broadcasts to its shape, or a finite Python
-        number it can hold. Returns False, having done nothing, for anything else.
+        taken only where it rounds as the general path does: a float tensor, with tensors
+        of its dtype and device that broadcast to its shape and do not overlap it, or a
+        finite Python number it can hold. Returns False, having done nothing, otherwise.
         """
-        alpha = kwargs.get("alpha", 1)
-        allowed = ("alpha",) if ufunc in ("add", "subtract") else ()
-        data = self.data
-        if len(args) != 1 or any(k not in allowed for k in kwargs) or data.dtype.kind != "f":
+        data, ufunc = self.data, _DIRECT[op]
+        if data.dtype.kind != "f":
             return False
-        other = args[0]
-        if type(alpha) not in (int, float):
-            return False
-        if isinstance(other, Tensor):
-            o = other.data
-            if o.dtype != data.dtype or other._device != self._device:
+        if op in ("addcmul_", "addcdiv_"):
+            value = kwargs.get("value", 1)
+            if len(args) != 2 or set(kwargs) - {"value"} or type(value) not in (int, float):
                 return False
-            if self._device.xp.may_share_memory(data, o):  # CuPy's ufuncs do not handle overlap
+            t1, t2 = (self._direct_operand(t) for t in args)
+            if t1 is None or t2 is None:
                 return False
-            if o.shape != data.shape and np.broadcast_shapes(o.shape, data.shape) != data.shape:
-                return False
-            if alpha != 1:
-                o = o * alpha
-        elif type(other) in (int, float) and alpha == 1:
-            if not abs(other) <= float(np.finfo(data.dtype).max):  # also refuses NaN: general path
-                return False
-            o = other
+            o = t1 if value == 1 else t1 * value
+            o = o * t2 if op == "addcmul_" else o / t2
         else:
-            return False
+            alpha = kwargs.get("alpha", 1)
+            allowed = ("alpha",) if ufunc in ("add", "subtract") else ()
+            if len(args) != 1 or set(kwargs) - set(allowed) or type(alpha) not in (int, float):
+                return False
+            other = args[0]
+            if isinstance(other, Tensor):
+                o = self._direct_operand(other)
+                if o is None:
+                    return False
+                if alpha != 1:
+                    o = o * alpha
+            elif type(other) in (int, float) and alpha == 1:
+                if not abs(other) <= float(np.finfo(data.dtype).max):  # NaN too: general path
+                    return False
+                o = other
+            else:
+                return False
         try:
             getattr(self._device.xp, ufunc)(data, o, out=data)
         except ValueError:  # a read-only view (expand): the general path says why
             return False
         self._counter().value += 1
         return True
+
+    def _direct_operand(self, t):
+        """t's array for `_direct_inplace`, or None where the general path must run."""
+        if (
+            not isinstance(t, Tensor)
+            or t.data.dtype != self.data.dtype
+            or t._device != self._device
+        ):
+            return None
+        o, data = t.data, self.data
+        if self._device.xp.may_share_memory(data, o):  # CuPy's ufuncs do not handle overlap
+            return None
+        if o.shape != data.shape and np.broadcast_shapes(o.shape, data.shape) != data.shape:
+            return None
+        return o
 
     def _refresh_view(self) -> None:
         """Re-derive a view's node from its base after the base was edited in place."""
@@ -1338,7 +1360,8 @@ _FALLBACKS = {
 
 # In-place arithmetic that `_direct_inplace` runs as one ufunc into self under no_grad.
 _DIRECT = {"add_": "add", "+=": "add", "sub_": "subtract", "-=": "subtract", "mul_": "multiply",
-           "*=": "multiply", "div_": "true_divide", "/=": "true_divide"}  # fmt: skip
+           "*=": "multiply", "div_": "true_divide", "/=": "true_divide", "addcmul_": "add",
+           "addcdiv_": "add"}  # fmt: skip
 
 
 def _inplace_method(name: str, compute):
