@@ -33,9 +33,8 @@ and optionally `check_device(index)` (raise RuntimeError for a device that canno
 used), `array_device_index(a)`, `device_count()`, `is_available()`,
 `dlpack_device_type` with `from_dlpack(x)`, `device_context(index)`,
 `unavailable_reason()`, `diagnose()`; and, for speed (the CPU has them):
-`split(work, n, flops, nbytes)` (run work(i, j) over [0, n) in threads, see `split` below),
-`matmul(a, b)` (a @ b, threaded when big) and `col2im_tap_major` (col2im is faster given
-tap-major columns, see cpu.col2im).
+`split(work, n, flops, nbytes)` (run work(i, j) over [0, n) in threads, see `split` below)
+and `matmul(a, b)` (a @ b, threaded when big).
 """
 
 from __future__ import annotations

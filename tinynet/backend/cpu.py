@@ -17,9 +17,6 @@ xp = np
 #: conv2d builds its im2col columns in blocks of this many bytes: small enough to stay in the
 #: CPU's caches between the copy that makes them and the GEMM that reads them.
 conv_block_bytes = 2 << 20
-#: conv2d's input gradient hands col2im its columns tap by tap, one plane per channel row
-#: (see col2im): one long add per image and tap instead of one short add per channel.
-col2im_tap_major = True
 
 
 #: Work is split across threads (`split`) when it is a product (a conv pass, a matmul) of at
@@ -223,18 +220,6 @@ def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
     N, C, R, Wd = dst.shape
     L = cols.shape[-1]
     if (sH, sW) == (1, 1) and pitch == Wd:
-        isz, plane = cols.itemsize, R * Wd
-        if C > 1 and cols.strides[1:] == (plane * isz, kW * C * plane * isz, C * plane * isz, isz):
-            # tap-major columns (conv.py, `col2im_tap_major`): channel c's run sits one plane
-            # after channel c-1's in both arrays (zeros between), so a tap is one run per image
-            run = (C - 1) * plane + L
-            flat = dst.reshape(N, C * plane)
-            for ky in range(kH):
-                for kx in range(kW):
-                    o = ky * dH * Wd + kx * dW
-                    src = strided_view(cols[:, 0, ky, kx], (N, run), (cols.strides[0], isz))
-                    flat[:, o : o + run] += src
-            return
         flat = dst.reshape(N, C, R * Wd)
         for ky in range(kH):
             for kx in range(kW):
