@@ -28,7 +28,8 @@ def tinynet_worker(args) -> dict:
     argv = ["--dataset", args.dataset, "--data", args.data, "--model", "classic",
             "--optimizer", "sgd", "--lr", "0.01", "--momentum", "0.9", "--schedule", "none",
             "--augment", "0", "--epochs", "1", "--batch-size", "64", "--seed", str(args.seed),
-            "--out", args.out, "--no-progress", "--device", args.device]  # fmt: skip
+            "--out", args.out, "--overwrite",  # each seed, each run: a fresh scratch checkpoint
+            "--no-progress", "--device", args.device]  # fmt: skip
     history = run(argv)
     return {"seconds": history["seconds"][0], "accuracy": history["test_acc"][0]}
 

@@ -72,11 +72,12 @@ def split(work, n: int, flops: float = 0, nbytes: float = 0) -> None:
     and releases the GIL in them; OpenBLAS alone uses every thread. So big work runs in
     as many Python threads as BLAS is set to use (`tn.set_num_threads`), each on its own
     share (images, rows) with a single-threaded BLAS: the copies run in parallel too.
-    BLAS is held at one thread for every product of `serial_min_flops` or more, split or
-    not: after each threaded call OpenBLAS's worker threads busy-wait for ~0.1 s, and
-    would take a core from the next split's threads (conv2's forward of the classic MNIST
-    net: 15 ms alone, 33 ms right after a threaded GEMM). Work below both thresholds, with
-    one BLAS thread, or inside another split runs as `work(0, n)`.
+    BLAS is held at one thread for every product of `serial_min_flops` or more over n > 1
+    (one image has nothing to split: BLAS threads it), split or not: after each threaded
+    call OpenBLAS's worker threads busy-wait for a while (its thread timeout), and would
+    take a core from the next split's threads (conv2's forward of the classic MNIST net:
+    15 ms alone, 33 ms right after a threaded GEMM). Work below both thresholds, with one
+    BLAS thread, or inside another split runs as `work(0, n)`.
     """
     libs = _blas_controllers()
     big = flops >= split_min_flops or nbytes >= split_min_bytes
@@ -84,7 +85,7 @@ def split(work, n: int, flops: float = 0, nbytes: float = 0) -> None:
     if libs and big:  # as many threads as BLAS had before any split held it at one
         saved = _split_state.get("saved") if _split_state["holders"] else None
         threads = min(n, max(saved or [lib.num_threads for lib in libs]))
-    hold = libs and flops >= serial_min_flops
+    hold = libs and flops >= serial_min_flops and n > 1
     with _serial_blas(libs) if hold else contextlib.nullcontext():
         if threads < 2 or _split_state.get("splitting"):
             work(0, n)
