@@ -96,7 +96,8 @@ def run_worker(lib: str, net: str, args, env) -> float:
 
 def table(args, env, title: str) -> None:
     print(title)
-    head = f"{'workload':<30} {'tinynet ms':>10} {'torch ms':>9} {'ratio':>6}  per-round ratios"
+    head = (f"{'workload':<30} {'tinynet ms':>10} {'torch ms':>9} {'ratio':>6}  per-round ratios"
+            "          spread tinynet / torch (slowest round / fastest)")  # fmt: skip
     print(head)
     for net, (name, _, _) in NETS.items():
         # Alternate the libraries so that load from other jobs hits both alike. Times: the best
@@ -108,8 +109,9 @@ def table(args, env, title: str) -> None:
         ratios = sorted(a / b for a, b in zip(tn_t, th_t))
         a, b = min(tn_t) * 1e3, min(th_t) * 1e3
         spread = " ".join(f"{r:.2f}" for r in ratios)
-        print(f"{name:<30} {a:>10.1f} {b:>9.1f} {statistics.median(ratios):>5.2f}x  {spread}",
-              flush=True)  # fmt: skip
+        steady = f"{max(tn_t) / min(tn_t):.2f} / {max(th_t) / min(th_t):.2f}"
+        print(f"{name:<30} {a:>10.1f} {b:>9.1f} {statistics.median(ratios):>5.2f}x  {spread:<26}"
+              f"{steady}", flush=True)  # fmt: skip
 
 
 def main() -> None:
