@@ -127,7 +127,7 @@ def test_blas_count_survives_overlapping_splits(threaded):
     release = threading.Event()
 
     def hold():
-        cpu.split(lambda i, j: release.wait(10), 1, flops=1.0)
+        cpu.split(lambda i, j: release.wait(10), 2, flops=1.0)
 
     t = threading.Thread(target=hold)
     t.start()
@@ -143,3 +143,13 @@ def test_blas_count_survives_overlapping_splits(threaded):
         release.set()
         t.join()
     assert blas.num_threads == 2
+
+
+def test_one_image_keeps_blas_threads(threaded):
+    """Nothing to split in one image: BLAS keeps its own threads for it."""
+    blas, _ = threaded(True)
+    seen = []
+    cpu.split(lambda i, j: seen.append((i, j, blas.num_threads)), 1, flops=1e12)
+    assert seen == [(0, 1, 2)] and blas.set == []
+    cpu.split(lambda i, j: seen.append((i, j, blas.num_threads)), 2, flops=1e12)
+    assert sorted(seen[1:]) == [(0, 1, 1), (1, 2, 1)] and blas.set == [1, 2]
