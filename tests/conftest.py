@@ -49,3 +49,15 @@ def pytest_collection_modifyitems(config, items):
 @pytest.fixture(params=DEVICES)
 def device(request):
     return tn.device(request.param)
+
+
+class FakeBlas:
+    """Stands in for threadpoolctl's BLAS handle (the CPU split's tests): says 2 threads,
+    records what is set."""
+
+    def __init__(self):
+        self.num_threads, self.set = 2, []
+
+    def set_num_threads(self, n):
+        self.set.append(n)
+        self.num_threads = n

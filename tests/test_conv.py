@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import FakeBlas
 
 import tinynet as tn
 from tinynet.ops import conv as conv_ops
@@ -126,17 +127,6 @@ def test_blocks_of_images_match_torch(torch, monkeypatch):
             _close(a, e, "float64", name)
 
 
-class _FakeBlas:
-    """Stands in for threadpoolctl's BLAS handle: says 2 threads, records what is set."""
-
-    def __init__(self):
-        self.num_threads, self.set = 2, []
-
-    def set_num_threads(self, n):
-        self.set.append(n)
-        self.num_threads = n
-
-
 @pytest.mark.parametrize("N", [2, 7])
 def test_threaded_split_matches_torch(torch, monkeypatch, N):
     """The CPU backend's split (each thread its own images, BLAS single-threaded) gives the
@@ -144,7 +134,7 @@ def test_threaded_split_matches_torch(torch, monkeypatch, N):
     flipped-kernel input gradient, several blocks per thread and a ragged last one."""
     from tinynet.backend import cpu
 
-    blas = _FakeBlas()
+    blas = FakeBlas()
     monkeypatch.setattr(cpu, "_blas_controllers", lambda: [blas])
     monkeypatch.setattr(cpu, "split_min_flops", 0)
     monkeypatch.setattr(cpu, "serial_min_flops", 0)
@@ -462,7 +452,7 @@ def test_threaded_split_works_in_a_forked_child(monkeypatch):
 
     if not hasattr(os, "fork"):
         pytest.skip("no fork on this platform")
-    monkeypatch.setattr(cpu, "_blas_controllers", lambda: [_FakeBlas()])
+    monkeypatch.setattr(cpu, "_blas_controllers", lambda: [FakeBlas()])
     done = []
     cpu.split(lambda i, j: done.append((i, j)), 4, 1e12)  # the parent's pool now exists
     assert sorted(done) == [(0, 2), (2, 4)]

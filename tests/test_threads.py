@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import FakeBlas
 
 import tinynet as tn
 from tinynet.backend import cpu
@@ -18,19 +19,10 @@ from tinynet.backend import cpu
 F = tn.nn.functional
 
 
-class _FakeBlas:
-    def __init__(self):
-        self.num_threads, self.set = 2, []
-
-    def set_num_threads(self, n):
-        self.set.append(n)
-        self.num_threads = n
-
-
 @pytest.fixture
 def threaded(monkeypatch):
     """Switch: threaded(True) forces every split, threaded(False) forbids them."""
-    blas = _FakeBlas()
+    blas = FakeBlas()
     monkeypatch.setattr(cpu, "_blas_controllers", lambda: [blas])
     seen = []
     real = cpu.split
