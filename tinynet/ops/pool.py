@@ -72,7 +72,7 @@ def _spread(xp, grad: Array, spec: PoolSpec, pick) -> Array:
 # ----- max pooling ---------------------------------------------------------------------------
 
 
-def _max_indices(xp, x: Array, spec: PoolSpec):
+def _max_indices(device, x: Array, spec: PoolSpec):
     """Values and tap index of each window's maximum; ties go to the first, NaN wins (as torch).
 
     One pass per tap, over strided views of the input: a tap strictly greater than the best
@@ -80,6 +80,7 @@ def _max_indices(xp, x: Array, spec: PoolSpec):
     arithmetic, idx -= hit * (idx - t), because a select over a random mask runs far slower.
     Windows whose maximum is NaN (rare) are fixed after: torch's loop keeps their last NaN tap.
     """
+    xp = device.xp
     xpad = _padded(xp, x, spec, -math.inf)
     taps = [xpad[:, :, rows, cols] for _, rows, cols in spec.taps()]
     best = xp.array(taps[0])  # a contiguous copy
@@ -89,7 +90,8 @@ def _max_indices(xp, x: Array, spec: PoolSpec):
         xp.maximum(best, taps[t], out=best)  # NaN propagates
         idx -= hit * (idx - t)
     nan = xp.isnan(best)
-    if nan.any():
+    on_host = device.backend.host_view(nan)
+    if on_host is None or on_host.any():  # a GPU runs the fix rather than wait to decide
         for t in range(len(taps)):
             idx -= (nan & xp.isnan(taps[t])) * (idx - t)
     return best, idx
@@ -119,7 +121,7 @@ class MaxPool2d(Function):
             indices = xp.empty(y.shape, dtype=xp.int8 if taps <= 127 else xp.int32)
 
             def work(i, j):
-                y[i:j], indices[i:j] = _max_indices(xp, x[i:j], spec)
+                y[i:j], indices[i:j] = _max_indices(ctx.device, x[i:j], spec)
 
             split(ctx.device, len(x), work, nbytes=x.nbytes)
         else:
@@ -205,7 +207,7 @@ def _scatter(kernel, stride=None, padding=0):
         values, shape = _scatter_input(grad.shape, kernel, stride or kernel, padding)
         x = tensor(values, dtype=grad.dtype, device=grad.device).reshape(shape)
         spec = _pool_spec("max_pool2d", x, kernel, stride, padding, 1, False)
-        _, idx = _max_indices(grad.device.xp, x.data, spec)
+        _, idx = _max_indices(grad.device, x.data, spec)
         return MaxPool2dScatter.apply(grad, idx, spec)
 
     return fn
