@@ -145,3 +145,14 @@ def test_one_image_keeps_blas_threads(threaded):
     assert seen == [(0, 1, 2)] and blas.set == []
     cpu.split(lambda i, j: seen.append((i, j, blas.num_threads)), 2, flops=1e12)
     assert sorted(seen[1:]) == [(0, 1, 1), (1, 2, 1)] and blas.set == [1, 2]
+
+
+def test_relu_keeps_torchs_dtype_rules(threaded):
+    """relu's forward writes into an output of the input's dtype: ints stay ints, and bool is
+    refused as torch refuses it (not a NumPy casting error)."""
+    for on in (False, True):
+        threaded(on)
+        assert F.relu(tn.tensor([[1, -2], [3, -4]])).tolist() == [[1, 0], [3, 0]]
+        assert F.relu(tn.tensor([[1, -2]], dtype=tn.int8)).dtype == tn.int8
+        with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
+            F.relu(tn.tensor([[True, False]]))

@@ -237,8 +237,8 @@ def _conv_weight(device, x: Array, dy: Array, w_shape: tuple, spec: ConvSpec) ->
 
     split(device, N, work, flops=2 * F * lay.K * lay.L * N)
     dwT = parts.pop(0)
-    for part in parts.values():
-        dwT += part
+    for n0 in sorted(parts):  # in image order: the same sum whichever thread finished first
+        dwT += parts[n0]
     return xp.ascontiguousarray(dwT.transpose(0, 2, 1)).reshape(w_shape)
 
 

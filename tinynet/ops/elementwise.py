@@ -439,6 +439,8 @@ class Relu(Function):
     @staticmethod
     def forward(ctx, x):
         xp = ctx.device.xp
+        if x.dtype == bool:
+            raise RuntimeError("relu: Boolean inputs not supported for relu (as torch)")
         if x.ndim == 0:
             y = xp.maximum(x, 0)
         else:  # by rows, in threads when big (backend.split)
