@@ -156,3 +156,10 @@ def test_relu_keeps_torchs_dtype_rules(threaded):
         assert F.relu(tn.tensor([[1, -2]], dtype=tn.int8)).dtype == tn.int8
         with pytest.raises(RuntimeError, match="Boolean inputs not supported for relu"):
             F.relu(tn.tensor([[True, False]]))
+
+
+def test_matmul_batch_mismatch_is_a_named_error(threaded):
+    for on in (False, True):
+        threaded(on)
+        with pytest.raises(RuntimeError, match=r"matmul: shapes \(2, 3, 4\) and \(3, 4, 5\)"):
+            tn.matmul(tn.ones(2, 3, 4), tn.ones(3, 4, 5))

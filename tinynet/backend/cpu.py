@@ -112,7 +112,10 @@ def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.ndim < 2 or b.ndim < 2 or a.dtype.kind != "f" or b.dtype.kind != "f":
         return np.matmul(a, b)
     n, k, m = a.shape[-2], a.shape[-1], b.shape[-1]
-    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    try:
+        batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:  # let matmul say it, in the words the ops translate
+        return np.matmul(a, b)
     flops = 2.0 * math.prod(batch) * n * k * m
     if flops < serial_min_flops:
         return np.matmul(a, b)
