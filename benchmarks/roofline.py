@@ -39,7 +39,12 @@ def main() -> None:
     ax.scatter(list(xs), [r["sgemm"] for r in rows], marker="_", s=400, color="k", zorder=3,
                label="NumPy sgemm, same size, same run")  # fmt: skip
     ax.set_xticks(list(xs))
-    ax.set_xticklabels([f"{r['shape'].split(',')[0]}\n{r['pass']}" for r in rows], fontsize=7)
+    ax.set_xticklabels(
+        [f"{r['shape'].split(',')[0]}\n{r['pass']}" for r in rows],
+        fontsize=7,
+        rotation=45,
+        ha="right",
+    )
     ax.set_ylabel("GFLOP/s")
     load = next((n.split("load average at start")[1] for n in notes if "load average" in n), "?")
     ax.set_title(f"conv2d passes against the GEMM roofline; {notes[0] if notes else ''}; "
