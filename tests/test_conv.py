@@ -464,3 +464,34 @@ def test_threaded_split_works_in_a_forked_child(monkeypatch):
         os._exit(0 if sorted(got) == [(0, 2), (2, 4)] else 1)
     _, status = os.waitpid(pid, 0)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, f"child status {status}"
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_tap_major_input_gradient_matches_the_plain_layout(monkeypatch, dtype):
+    """The CPU's tap-major columns for the stride-1 input gradient (`col2im_tap_major_from`,
+    one run per image and tap in col2im) give the plain layout's numbers: padding, dilation,
+    asymmetric kernels, several blocks, a ragged last one, split in threads or not."""
+    from tinynet.backend import cpu
+
+    rng = np.random.default_rng(5)
+    dev = tn.device("cpu")
+    cases = [((5, 3, 7, 6), (4, 3, 3, 3), dict(padding=(1, 1, 1, 1))),
+             ((4, 2, 8, 9), (3, 2, 2, 3), dict(dilation=(2, 1), padding=(2, 1, 0, 1))),
+             ((3, 6, 10, 10), (8, 6, 5, 5), dict())]  # fmt: skip
+    monkeypatch.setattr(cpu, "conv_block_bytes", 4000)
+    for x_shape, w_shape, kw in cases:
+        spec = conv_ops.ConvSpec(
+            (1, 1), kw.get("padding", (0, 0, 0, 0)), kw.get("dilation", (1, 1)), 1
+        )
+        oH, oW = spec.out_hw(*x_shape[2:], *w_shape[2:])
+        dy = rng.standard_normal((x_shape[0], w_shape[0], oH, oW)).astype(dtype)
+        w = rng.standard_normal(w_shape).astype(dtype)
+        got = {}
+        for start, split_flops in ((1, 0), (1, float("inf")), (float("inf"), float("inf"))):
+            monkeypatch.setattr(cpu, "col2im_tap_major_from", start)
+            monkeypatch.setattr(cpu, "split_min_flops", split_flops)
+            got[start, split_flops] = np.array(conv_ops._conv_input(dev, dy, w, x_shape[2:], spec))
+        plain = got[float("inf"), float("inf")]
+        tol = 1e-12 if dtype == "float64" else 1e-5
+        for key, a in got.items():
+            np.testing.assert_allclose(a, plain, rtol=tol, atol=tol, err_msg=f"{key} {kw}")

@@ -34,7 +34,8 @@ used), `array_device_index(a)`, `device_count()`, `is_available()`,
 `dlpack_device_type` with `from_dlpack(x)`, `device_context(index)`,
 `unavailable_reason()`, `diagnose()`; and, for speed (the CPU has them):
 `split(work, n, flops, nbytes)` (run work(i, j) over [0, n) in threads, see `split` below)
-and `matmul(a, b)` (a @ b, threaded when big).
+and `matmul(a, b)` (a @ b, threaded when big); `col2im_tap_major_from` (conv2d's stride-1
+input gradient gives col2im tap-major columns from this many channels on, see cpu.col2im).
 """
 
 from __future__ import annotations

@@ -17,6 +17,9 @@ xp = np
 #: conv2d builds its im2col columns in blocks of this many bytes: small enough to stay in the
 #: CPU's caches between the copy that makes them and the GEMM that reads them.
 conv_block_bytes = 2 << 20
+#: conv2d's stride-1 input gradient hands col2im tap-major columns from this many channels
+#: on (see col2im): one long add per image and tap instead of one short add per channel.
+col2im_tap_major_from = 16
 
 
 #: Work is split across threads (`split`) when it is a product (a conv pass, a matmul) of at
@@ -218,12 +221,27 @@ def col2im(cols, dst, kernel, stride, dilation, out_hw, pitch) -> None:
     padded input gradient (N, C, R, Wd), contiguous. With stride 1 and pitch == Wd (the
     "wide" layout of conv.py), tap (ky, kx) is ONE contiguous run of L numbers per channel
     starting at ky*dH*Wd + kx*dW of the flattened dst, and the columns past oW of each row
-    must be zero. Plain array code: CuPy runs it too (backend/cuda.py has a fused kernel).
+    must be zero. Given tap-major columns (channel c's row one dst plane after channel
+    c-1's, as conv.py lays them out from `col2im_tap_major_from` channels on), the zeros
+    between the rows too, and then a tap is one run per image. Plain array code: CuPy runs
+    it too (backend/cuda.py has a fused kernel).
     """
     (kH, kW), (sH, sW), (dH, dW), (oH, oW) = kernel, stride, dilation, out_hw
     N, C, R, Wd = dst.shape
     L = cols.shape[-1]
     if (sH, sW) == (1, 1) and pitch == Wd:
+        isz, plane = cols.itemsize, R * Wd
+        if C > 1 and cols.strides[1:] == (plane * isz, kW * C * plane * isz, C * plane * isz, isz):
+            # tap-major columns (conv.py, `col2im_tap_major_from`): channel c's run sits one
+            # plane after channel c-1's in both arrays (zeros between): one run per image and tap
+            run = (C - 1) * plane + L
+            flat = dst.reshape(N, C * plane)
+            taps = strided_view(cols, (N, kH, kW, run), (cols.strides[0], *cols.strides[2:]))
+            for ky in range(kH):
+                for kx in range(kW):
+                    o = ky * dH * Wd + kx * dW
+                    flat[:, o : o + run] += taps[:, ky, kx]
+            return
         flat = dst.reshape(N, C, R * Wd)
         for ky in range(kH):
             for kx in range(kW):

@@ -30,6 +30,7 @@ g group, (oy, ox) output pixel, (ky, kx) kernel tap; sH/sW stride, dH/dW dilatio
 
 from __future__ import annotations
 
+import math
 from typing import Any, NamedTuple
 
 from ..autograd.function import Function
@@ -285,18 +286,33 @@ def _conv_input(device, dy: Array, w: Array, x_hw: tuple, spec: ConvSpec) -> Arr
         # ky*dH*Wp + kx*dW of the flattened padded input: long, fast adds instead of short rows.
         L = oH * Wp
         out = xp.zeros((N, C, Hp + 1, Wp), dtype=dy.dtype)  # one spare row for the last tap
-        nb = _block(device, N, G * K * L * dy.itemsize)
+        plane = (Hp + 1) * Wp
+        # With many channels the CPU takes the columns tap by tap, each channel's row one dst
+        # plane after the last (zeros between): col2im then adds ONE run per image and tap,
+        # (C - 1) * plane + L numbers, instead of C runs of L (faster from 16 channels, slower
+        # with few: docs/performance.md). The backend's `col2im_tap_major_from` says where.
+        tap_major = G == 1 and C >= getattr(device.backend, "col2im_tap_major_from", math.inf)
+        if tap_major:
+            wT = xp.ascontiguousarray(w.transpose(2, 3, 1, 0)).reshape(1, K, F)  # (ky, kx, c) rows
+        nb = _block(device, N, K * (plane if tap_major else L) * dy.itemsize)
 
         def work(n0: int, n1: int) -> None:  # images n0:n1 (a thread's share, see backend.split)
             wide = xp.zeros((min(nb, n1 - n0), F, oH, Wp), dtype=dy.dtype)
-            buf = xp.empty((min(nb, n1 - n0), G, K, L), dtype=dy.dtype)
+            if tap_major:
+                buf = xp.zeros((min(nb, n1 - n0), kH, kW, C, plane), dtype=dy.dtype)
+            else:
+                buf = xp.empty((min(nb, n1 - n0), G, K, L), dtype=dy.dtype)
             for b0 in range(n0, n1, nb):
                 b1 = min(n1, b0 + nb)
                 m = b1 - b0
                 wide[:m, :, :, :oW] = dy[b0:b1]
-                cols = _times_w(xp, wT, wide[:m].reshape(m, G, Fg, L), buf[:m])
-                col2im(cols.reshape(m, C, kH, kW, L), out[b0:b1], (kH, kW), (1, 1), (dH, dW),
-                       (oH, oW), Wp)  # fmt: skip
+                d = wide[:m].reshape(m, G, Fg, L)
+                if tap_major:  # the GEMM writes L of each row's `plane` numbers
+                    xp.matmul(wT, d, out=buf[:m].reshape(m, 1, K, plane)[..., :L])
+                    cols = buf[:m].transpose(0, 3, 1, 2, 4)[..., :L]
+                else:
+                    cols = _times_w(xp, wT, d, buf[:m]).reshape(m, C, kH, kW, L)
+                col2im(cols, out[b0:b1], (kH, kW), (1, 1), (dH, dW), (oH, oW), Wp)
 
         split(device, N, work, flops=2 * K * F * L * N)
     else:
