@@ -495,3 +495,26 @@ def test_tap_major_input_gradient_matches_the_plain_layout(monkeypatch, dtype):
         tol = 1e-12 if dtype == "float64" else 1e-5
         for key, a in got.items():
             np.testing.assert_allclose(a, plain, rtol=tol, atol=tol, err_msg=f"{key} {kw}")
+
+
+@pytest.mark.parametrize("device", ["cpu", "fakecuda"])
+@pytest.mark.parametrize(
+    "kw",
+    [dict(stride=2, dilation=2, padding=1), dict(stride=(2, 1), dilation=(4, 3), padding=(2, 1)),
+     dict(stride=3, dilation=3), dict(stride=2, dilation=4, padding=3, groups=2)],
+)  # fmt: skip
+def test_strided_conv_whose_dilation_is_a_multiple_of_the_stride(torch, device, kw):
+    """Such a conv reads every s-th row and column only, and runs as a stride-1 conv of the
+    subsampled padded input (conv.py `_subsampled`): forward and all gradients equal torch's,
+    and conv_transpose2d with the same arguments too."""
+    rng = np.random.default_rng(3)
+    x, w, b = rng.standard_normal((2, 4, 11, 10)), rng.standard_normal((6, 2, 3, 2)), None
+    if kw.get("groups") is None:
+        w = rng.standard_normal((6, 4, 3, 2))
+    for name, a, e in _run_both(torch, x, w, b, "float64", kw, device=device):
+        _close(a, e, "float64", f"{kw} {name}")
+    if kw.get("groups") is None:  # the transpose: (N, 6, ...) -> (N, 4, ...)
+        dy = rng.standard_normal((2, 6, 4, 5))
+        got = conv_transpose2d(tn.tensor(dy, device=device), tn.tensor(w, device=device), **kw)
+        want = torch.nn.functional.conv_transpose2d(torch.tensor(dy), torch.tensor(w), **kw)
+        _close(_host(got), want.numpy(), "float64", f"{kw} transpose")
