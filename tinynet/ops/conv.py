@@ -21,7 +21,9 @@ padded input, and the output is a view that skips the few padding columns. With
 stride 1 and at least as many input as output channels per group (depthwise is one
 case, not the only one), the input gradient is computed as a conv of dy with the
 kernel flipped: the full convolution of docs/conv2d.md, the same numbers from a
-faster GEMM than col2im's. On the CPU a big conv runs each pass's image loop in one thread
+faster GEMM than col2im's. A strided conv whose dilation is a multiple of its stride reads
+only every s-th row and column, and runs as the stride-1 conv of those (`_subsampled`).
+On the CPU a big conv runs each pass's image loop in one thread
 per core, each with a single-threaded BLAS (`backend.split`; the rule is in docs/performance.md).
 
 Index names follow docs/conv2d.md: n image, f filter, c input channel in its group,
