@@ -812,6 +812,14 @@ class Tensor:
     def remainder(self, other):
         return _ops.remainder(self, other)
 
+    def fmod(self, other):
+        return _ops.fmod(self, other)
+
+    def atan2(self, other):
+        return _ops.atan2(self, other)
+
+    arctan2 = atan2
+
     def __floordiv__(self, other):
         return _ops.floor_divide(self, other)
 
