@@ -15,7 +15,7 @@ from test_optim import _assert_state_same  # one state comparison for every opti
 
 import tinynet as tn
 import tinynet.nn as nn
-from tinynet.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
+from tinynet.optim import SGD, Adadelta, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, lr_scheduler
 
 SHAPES = [(3, 4), (4,), (2, 3, 2)]
 STEPS = 20
@@ -52,8 +52,19 @@ CASES = (
     + [("RMSprop", dict(lr=0.01, alpha=al, momentum=mo, centered=c, weight_decay=wd, maximize=m))
        for al, mo, c, wd, m in itertools.product(
            [0.99, 0.3], [0, 0.9], [False, True], [0, 0.1], [False, True])]
+    + [("NAdam", {})]
+    + [("NAdam", dict(lr=0.05, betas=b, momentum_decay=md, weight_decay=wd,
+                      decoupled_weight_decay=d, maximize=m))
+       for b, md, wd, d, m in itertools.product(
+           [(0.9, 0.999), (0.5, 0.9)], [4e-3, 0.5], [0, 0.1], [False, True], [False, True])]
+    + [("RAdam", {})]
+    + [("RAdam", dict(lr=0.05, betas=b, eps=e, weight_decay=wd, decoupled_weight_decay=d,
+                      maximize=m))
+       for b, e, wd, d, m in itertools.product(
+           [(0.9, 0.999), (0.5, 0.6)], [1e-8, 1e-2], [0, 0.1], [False, True], [False, True])]
 )  # fmt: skip
-OURS = {"Adadelta": Adadelta, "Adagrad": Adagrad, "RMSprop": RMSprop}
+OURS = {"Adadelta": Adadelta, "Adagrad": Adagrad, "RMSprop": RMSprop, "NAdam": NAdam,
+        "RAdam": RAdam}  # fmt: skip
 
 
 @pytest.mark.parametrize(
