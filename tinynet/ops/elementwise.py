@@ -1319,8 +1319,10 @@ class Atan2(Function):
 
 
 def atan2(input, other):
-    """The angle of (other, input): arctan(input / other) in the right quadrant (torch.atan2).
-    Integer tensors give floats, as torch."""
+    """The angle of the point (other, input) in (-pi, pi], as torch.atan2.
+
+    arctan(input / other) in the right quadrant. Integer tensors give floats, as torch.
+    """
     _tensor("atan2", other, "other")
     if not other.dtype.is_floating_point:
         input = _floats("atan2", input)

@@ -282,9 +282,10 @@ class Median(Function):
 
 
 def median(x, dim=None, keepdim=False):
-    """The lower median (torch.median: of an even count, the smaller of the two middle values;
-    NaN where there is one). Without `dim`, over all elements (a 0-d tensor); with `dim`, a
-    (values, indices) pair along it. The gradient goes to the element returned.
+    """The lower median, as torch.median: all elements' (0-d), or (values, indices) along dim.
+
+    Of an even count, the smaller of the two middle values; NaN where the values hold one.
+    The gradient goes to the element returned.
 
     Example:
         >>> tn.median(tn.tensor([3.0, 1.0, 4.0, 2.0]))  # tensor(2.)
