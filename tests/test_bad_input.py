@@ -257,3 +257,139 @@ TENSOR_FUNCS = ["exp", "log", "sqrt", "sin", "cos", "tan", "atan", "log1p", "exp
 def test_non_tensor_inputs_raise_type_error_naming_the_function(name, arg):
     with pytest.raises(TypeError, match=f"^{name}: input must be a Tensor"):
         getattr(tn, name)(arg)
+
+
+# ----- weights, window arguments and loss hyper-parameters (torch raises; so do we) -----------
+
+X4 = (1, 3, 6, 6)
+WEIGHT_CALLS = [
+    ("conv2d", lambda w, b: F.conv2d(tn.randn(*X4), w, b), (4, 3, 2, 2), 4),
+    ("conv_transpose2d", lambda w, b: F.conv_transpose2d(tn.randn(*X4), w, b), (3, 4, 2, 2), 4),
+    ("linear", lambda w, b: F.linear(tn.randn(2, 3), w, b), (4, 3), 4),
+    ("layer_norm", lambda w, b: F.layer_norm(tn.randn(2, 3), (3,), w, b), (3,), 3),
+    ("group_norm", lambda w, b: F.group_norm(tn.randn(*X4), 3, w, b), (3,), 3),
+    ("batch_norm", lambda w, b: F.batch_norm(tn.randn(*X4), None, None, w, b, True), (3,), 3),
+    ("embedding", lambda w, b: F.embedding(tn.tensor([0, 1]), w), (4, 3), None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("bad", [[1.0, 2.0], 3, "w"], ids=["list", "int", "str"])
+@pytest.mark.parametrize("op,call,w_shape,b_len", WEIGHT_CALLS, ids=[c[0] for c in WEIGHT_CALLS])
+def test_a_weight_or_bias_that_is_not_a_tensor_is_a_type_error_naming_it(
+    op, call, w_shape, b_len, bad
+):
+    with pytest.raises(TypeError, match=f"^{op}: weight must be a Tensor"):
+        call(bad, None)
+    if b_len is not None:
+        with pytest.raises(TypeError, match=f"^{op}: bias must be a Tensor"):
+            call(tn.randn(*w_shape), bad)
+        assert call(tn.randn(*w_shape), tn.randn(b_len)).shape  # the good call still works
+
+
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d", "linear", "embedding"])
+def test_a_missing_weight_is_a_type_error_naming_it(op):
+    call = dict((c[0], c[1]) for c in WEIGHT_CALLS)[op]
+    with pytest.raises(TypeError, match=f"^{op}: weight must be a Tensor, got NoneType"):
+        call(None, None)
+
+
+def test_batch_norm_running_stats_that_are_not_tensors_are_named():
+    with pytest.raises(TypeError, match="batch_norm: running_var must be a Tensor"):
+        F.batch_norm(tn.randn(2, 3), tn.zeros(3), [1.0, 1.0, 1.0], training=True)
+
+
+WINDOW_BAD = [
+    ({"kernel_size": 2.5}, TypeError, "kernel_size"),
+    ({"kernel_size": (2, 1.0)}, TypeError, "kernel_size"),
+    ({"kernel_size": 0}, ValueError, "kernel_size"),
+    ({"kernel_size": -1}, ValueError, "kernel_size"),
+    ({"kernel_size": 2, "stride": 1.5}, TypeError, "stride"),
+    ({"kernel_size": 2, "stride": 0}, ValueError, "stride"),
+    ({"kernel_size": 2, "stride": (1, -1)}, ValueError, "stride"),
+    ({"kernel_size": 2, "padding": 0.5}, TypeError, "padding"),
+    ({"kernel_size": 2, "padding": -1}, ValueError, "padding"),
+]  # fmt: skip
+CONV_BAD = WINDOW_BAD + [
+    ({"kernel_size": 2, "dilation": 1.0}, TypeError, "dilation"),
+    ({"kernel_size": 2, "dilation": 0}, ValueError, "dilation"),
+    ({"kernel_size": 2, "groups": 1.0}, TypeError, "groups"),
+    ({"kernel_size": 2, "groups": 0}, ValueError, "groups"),
+    ({"kernel_size": 2, "groups": -2}, ValueError, "groups"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("kwargs,exc,arg", CONV_BAD)
+@pytest.mark.parametrize("cls", ["Conv2d", "ConvTranspose2d"])
+def test_conv_layers_refuse_bad_window_arguments_when_built(cls, kwargs, exc, arg):
+    with pytest.raises(exc, match=f"{cls}: {arg}"):
+        getattr(tn.nn, cls)(4, 4, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs,exc,arg", WINDOW_BAD + CONV_BAD[-5:-3])
+def test_max_pool_refuses_bad_window_arguments_when_built(kwargs, exc, arg):
+    with pytest.raises(exc, match=f"MaxPool2d: {arg}"):
+        tn.nn.MaxPool2d(**kwargs)
+
+
+@pytest.mark.parametrize("kwargs,exc,arg", WINDOW_BAD)
+def test_avg_pool_refuses_bad_window_arguments_when_built(kwargs, exc, arg):
+    with pytest.raises(exc, match=f"AvgPool2d: {arg}"):
+        tn.nn.AvgPool2d(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda x: F.max_pool2d(x, 2.5),
+        lambda x: F.avg_pool2d(x, 2, stride=1.5),
+        lambda x: F.conv2d(x, tn.randn(4, 3, 2, 2), padding=0.5),
+        lambda x: F.conv2d(x, tn.randn(4, 3, 2, 2), dilation=(1, 2.0)),
+    ],
+)
+def test_functional_windows_refuse_floats(call):
+    with pytest.raises(TypeError, match="must be an int or a pair of ints"):
+        call(tn.randn(*X4))
+
+
+def test_good_window_layers_still_build_and_run():
+    x = tn.randn(*X4)
+    assert tn.nn.Conv2d(3, 4, (2, 3), stride=(1, 2), padding=1)(x).ndim == 4
+    assert tn.nn.Conv2d(3, 3, 3, padding="same", groups=3)(x).shape == X4
+    assert tn.nn.ConvTranspose2d(3, 4, 2, stride=2)(x).shape == (1, 4, 12, 12)
+    assert tn.nn.MaxPool2d(2, stride=None)(x).shape == (1, 3, 3, 3)
+    assert tn.nn.AvgPool2d((2, 2), padding=1)(x).shape == (1, 3, 4, 4)
+
+
+@pytest.mark.parametrize("delta", [None, "1", [1.0], tn.ones(2)], ids=["None", "str", "list", "t"])
+def test_huber_loss_delta_of_the_wrong_type_is_refused_when_built(delta):
+    with pytest.raises(TypeError, match="HuberLoss: delta must be a float or int"):
+        tn.nn.HuberLoss(delta=delta)
+
+
+@pytest.mark.parametrize(
+    "make,call,exc,arg",
+    [
+        (lambda: tn.nn.HuberLoss(delta=-1.0), None, RuntimeError, "delta"),
+        (lambda: tn.nn.HuberLoss(delta=0), None, RuntimeError, "delta"),
+        (lambda: tn.nn.SmoothL1Loss(beta=-1.0), None, RuntimeError, "beta"),
+        (lambda: tn.nn.SmoothL1Loss(beta=None), None, TypeError, "beta"),
+        (lambda: tn.nn.CrossEntropyLoss(label_smoothing=None), "ce", TypeError, "label_smoothing"),
+        (lambda: tn.nn.CrossEntropyLoss(label_smoothing=1.5), "ce", ValueError, "label_smoothing"),
+        (lambda: tn.nn.CrossEntropyLoss(ignore_index=None), "ce", TypeError, "ignore_index"),
+        (lambda: tn.nn.CrossEntropyLoss(ignore_index=1.5), "ce", TypeError, "ignore_index"),
+    ],
+)  # fmt: skip
+def test_loss_hyper_parameters_are_checked_at_the_call_as_torch(make, call, exc, arg):
+    loss = make()  # torch builds these and raises at the call
+    with pytest.raises(exc, match=arg):
+        if call == "ce":
+            loss(tn.randn(2, 3), tn.tensor([0, 1]))
+        else:
+            loss(tn.randn(4), tn.randn(4))
+
+
+def test_loss_hyper_parameters_that_are_fine_still_work():
+    assert tn.nn.HuberLoss(delta=2)(tn.randn(4), tn.randn(4)).ndim == 0
+    assert tn.nn.SmoothL1Loss(beta=0)(tn.randn(4), tn.randn(4)).ndim == 0
+    assert tn.nn.HuberLoss(delta=np.float32(0.5)).delta == 0.5
+    assert tn.nn.CrossEntropyLoss(label_smoothing=0)(tn.randn(2, 3), tn.tensor([0, 1])).ndim == 0

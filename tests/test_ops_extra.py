@@ -261,3 +261,156 @@ def test_norm_over_all_entries_is_twice_differentiable(shape, torch):
     (gg,) = tn.autograd.grad((g * tn.tensor(h)).sum(), x)
     (ggt,) = torch.autograd.grad((gt * torch.tensor(h)).sum(), xt)
     _close(gg, ggt, atol=1e-12)
+
+
+# ----- ported names: atan2, fmod, diag, meshgrid, median, multinomial --------------------------
+
+
+def test_atan2_and_fmod_spellings_and_integer_inputs_match_torch(torch):
+    a, b = np.array([1, -2, 3, 0]), np.array([2, 2, -2, -1])
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    x, y = tn.tensor(a), tn.tensor(b)
+    for got, want in [
+        (tn.atan2(x, y), torch.atan2(ta, tb)),
+        (x.atan2(y), ta.atan2(tb)),
+        (tn.arctan2(x.float(), y), torch.arctan2(ta.float(), tb)),
+        (tn.fmod(x, y), torch.fmod(ta, tb)),
+        (x.fmod(2), ta.fmod(2)),
+        (tn.fmod(x.double(), -1.5), torch.fmod(ta.double(), -1.5)),
+    ]:
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1]
+        _close(got, want, atol=1e-6)
+    z = x.double()
+    z.fmod_(1.5)
+    _close(z, torch.fmod(ta.double(), 1.5))
+
+
+def test_atan2_gradient_at_each_quadrant_matches_torch(torch):
+    a, b = np.array([1.0, -1.0, 1.0, -1.0]), np.array([1.0, 1.0, -1.0, -2.0])
+    x, y = tn.tensor(a, requires_grad=True), tn.tensor(b, requires_grad=True)
+    tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
+    tn.atan2(x, y).sum().backward()
+    torch.atan2(tx, ty).sum().backward()
+    _close(x.grad, tx.grad)
+    _close(y.grad, ty.grad)
+
+
+def test_diag_round_trips_and_is_twice_differentiable(torch):
+    v = np.arange(1.0, 4.0)
+    for k in (-2, 0, 1):
+        _close(tn.diag(tn.tensor(v), k), torch.diag(torch.tensor(v), k))
+        _close(tn.diag(tn.diag(tn.tensor(v), k), k), v)
+    m = np.arange(12.0).reshape(3, 4)
+    _close(tn.tensor(m).diag(2), torch.tensor(m).diag(2))
+    _close(tn.diag(tn.tensor(m), 5), torch.diag(torch.tensor(m), 5))  # past the corner: empty
+    x = tn.tensor(m, requires_grad=True)
+    (g,) = tn.autograd.grad((tn.diag(x, -1) ** 3).sum(), x, create_graph=True)
+    g.sum().backward()
+    tx = torch.tensor(m, requires_grad=True)
+    (tg,) = torch.autograd.grad((torch.diag(tx, -1) ** 3).sum(), tx, create_graph=True)
+    tg.sum().backward()
+    _close(g, tg)
+    _close(x.grad, tx.grad)
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy", None])
+@pytest.mark.parametrize("sizes", [(3,), (3, 4), (2, 3, 4), (0, 2)])
+def test_meshgrid_matches_torch_and_sends_gradients_back(sizes, indexing, torch, recwarn):
+    arrays = [np.random.default_rng(i).standard_normal(n) for i, n in enumerate(sizes)]
+    xs = [tn.tensor(a, requires_grad=True) for a in arrays]
+    ts = [torch.tensor(a, requires_grad=True) for a in arrays]
+    kw = {} if indexing is None else {"indexing": indexing}
+    got = tn.meshgrid(*xs, **kw)
+    want = torch.meshgrid(*ts, indexing=indexing or "ij")
+    assert isinstance(got, tuple) and len(got) == len(want)
+    for g, w, k in zip(got, want, range(len(got))):
+        _close(g, w.detach())
+        (g * (k + 1)).sum().backward()
+        (w * (k + 1)).sum().backward()
+    for x, t in zip(xs, ts):
+        _close(x.grad, t.grad)
+    assert not [w for w in recwarn.list if "meshgrid" in str(w.message)]  # torch's default
+    assert [g.shape for g in tn.meshgrid(xs, **kw)] == [g.shape for g in got]  # a list works
+
+
+@pytest.mark.parametrize(
+    "call,error,match",
+    [
+        (lambda: tn.diag(tn.ones(2, 2, 2)), RuntimeError, "diag: input must be 1-D or 2-D"),
+        (lambda: tn.diag(tn.ones(2), 1.0), TypeError, "diag: diagonal must be an int"),
+        (lambda: tn.meshgrid(), RuntimeError, "meshgrid: expects a non-empty"),
+        (lambda: tn.meshgrid(tn.ones(2, 2)), RuntimeError, "meshgrid: expects 0-D or 1-D"),
+        (lambda: tn.meshgrid(tn.ones(2), indexing="ji"), ValueError, "indexing"),
+        (lambda: tn.meshgrid(tn.ones(2), tn.ones(2, dtype=tn.float64)), RuntimeError, "dtype"),
+        (lambda: tn.median(tn.ones(0)), RuntimeError, "median"),
+        (lambda: tn.median(tn.ones(2, 3), 2), IndexError, "median: dim 2"),
+        (lambda: tn.multinomial(tn.ones(3), 4), RuntimeError, "without replacement"),
+        (lambda: tn.multinomial(tn.tensor([1.0, 0.0, 0.0]), 2), RuntimeError, "non-zero"),
+        (lambda: tn.multinomial(tn.tensor([1.0, -1.0]), 1), RuntimeError, "non-negative"),
+        (lambda: tn.multinomial(tn.zeros(3), 1, True), RuntimeError, "sum to 0"),
+        (lambda: tn.multinomial(tn.ones(3), 0), RuntimeError, "num_samples"),
+        (lambda: tn.multinomial(tn.ones(3), 1.5), TypeError, "num_samples must be an int"),
+        (lambda: tn.multinomial(tn.ones(3, dtype=tn.int64), 1), RuntimeError, "floating"),
+        (lambda: tn.multinomial(tn.ones(2, 2, 2), 1), RuntimeError, "1-D or 2-D"),
+        (lambda: tn.multinomial([0.5, 0.5], 1), TypeError, "multinomial: input"),
+    ],
+)  # fmt: skip
+def test_bad_input_to_the_ported_names_is_named(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
+
+
+@pytest.mark.parametrize("n", [4, 5])
+def test_median_is_the_lower_median_with_torch_indices(n, torch):
+    a = np.random.default_rng(n).permutation(np.arange(3.0 * n)).reshape(3, n)
+    x, t = tn.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    _close(tn.median(x), torch.median(t).detach())
+    for dim, keepdim in [(1, False), (0, True), (-1, True)]:
+        got, want = x.median(dim, keepdim=keepdim), t.median(dim, keepdim=keepdim)
+        assert got._fields == ("values", "indices") and got.indices.dtype == tn.int64
+        _close(got.values, want.values.detach())
+        np.testing.assert_array_equal(_np(got.indices), want.indices.numpy())
+    (x.median(1).values.sum() + x.median() * 2).backward()
+    (t.median(1).values.sum() + t.median() * 2).backward()
+    _close(x.grad, t.grad)
+
+
+def test_median_propagates_nan_and_keeps_integers_as_torch(torch):
+    a = np.array([[3.0, np.nan, 1.0], [2.0, 5.0, 4.0]])
+    got, want = tn.median(tn.tensor(a), 1), torch.median(torch.tensor(a), 1)
+    np.testing.assert_array_equal(_np(got.values), want.values.numpy())
+    np.testing.assert_array_equal(_np(got.indices), want.indices.numpy())
+    assert np.isnan(_np(tn.median(tn.tensor(a))))
+    i = np.array([7, 1, 4, 2])
+    got = tn.median(tn.tensor(i))
+    assert got.dtype == tn.int64 and got.item() == torch.median(torch.tensor(i)).item() == 2
+    assert tn.median(tn.tensor(2.5), 0).indices.item() == 0
+
+
+def test_multinomial_draws_follow_the_weights():
+    w = tn.tensor([0.1, 0.0, 0.6, 0.3])
+    tn.manual_seed(0)
+    s = _np(tn.multinomial(w, 20000, replacement=True))
+    assert s.dtype == np.int64 and s.shape == (20000,)
+    freq = np.bincount(s, minlength=4) / s.size
+    np.testing.assert_allclose(freq, [0.1, 0.0, 0.6, 0.3], atol=0.02)
+    assert freq[1] == 0  # a zero weight is never drawn
+    rows = _np(tn.rand(50, 6).multinomial(6))  # without replacement: a permutation per row
+    assert (np.sort(rows, 1) == np.arange(6)).all()
+    firsts = np.bincount(
+        [tn.multinomial(tn.tensor([1.0, 3.0]), 2)[0].item() for _ in range(2000)], minlength=2
+    )
+    assert abs(firsts[1] / 2000 - 0.75) < 0.04  # the first draw follows the weights
+    two = _np(tn.multinomial(tn.tensor([[0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]), 1))
+    assert two.shape == (2, 1) and two[0, 0] == 1 and two[1, 0] in (0, 2)
+
+
+def test_multinomial_with_a_generator_repeats():
+    g = tn.Generator().manual_seed(7)
+    w = tn.rand(3, 5)
+    a = tn.multinomial(w, 4, generator=g)
+    b = w.multinomial(8, replacement=True, generator=g)
+    g.manual_seed(7)
+    np.testing.assert_array_equal(_np(a), _np(tn.multinomial(w, 4, generator=g)))
+    np.testing.assert_array_equal(_np(b), _np(w.multinomial(8, True, generator=g)))
+    assert not a.requires_grad

@@ -15,7 +15,7 @@ from test_optim import _assert_state_same  # one state comparison for every opti
 
 import tinynet as tn
 import tinynet.nn as nn
-from tinynet.optim import SGD, Adadelta, Adagrad, Adam, AdamW, RMSprop, lr_scheduler
+from tinynet.optim import SGD, Adadelta, Adagrad, Adam, AdamW, NAdam, RAdam, RMSprop, lr_scheduler
 
 SHAPES = [(3, 4), (4,), (2, 3, 2)]
 STEPS = 20
@@ -52,8 +52,19 @@ CASES = (
     + [("RMSprop", dict(lr=0.01, alpha=al, momentum=mo, centered=c, weight_decay=wd, maximize=m))
        for al, mo, c, wd, m in itertools.product(
            [0.99, 0.3], [0, 0.9], [False, True], [0, 0.1], [False, True])]
+    + [("NAdam", {})]
+    + [("NAdam", dict(lr=0.05, betas=b, momentum_decay=md, weight_decay=wd,
+                      decoupled_weight_decay=d, maximize=m))
+       for b, md, wd, d, m in itertools.product(
+           [(0.9, 0.999), (0.5, 0.9)], [4e-3, 0.5], [0, 0.1], [False, True], [False, True])]
+    + [("RAdam", {})]
+    + [("RAdam", dict(lr=0.05, betas=b, eps=e, weight_decay=wd, decoupled_weight_decay=d,
+                      maximize=m))
+       for b, e, wd, d, m in itertools.product(
+           [(0.9, 0.999), (0.5, 0.6)], [1e-8, 1e-2], [0, 0.1], [False, True], [False, True])]
 )  # fmt: skip
-OURS = {"Adadelta": Adadelta, "Adagrad": Adagrad, "RMSprop": RMSprop}
+OURS = {"Adadelta": Adadelta, "Adagrad": Adagrad, "RMSprop": RMSprop, "NAdam": NAdam,
+        "RAdam": RAdam}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -291,6 +302,13 @@ SCHEDULERS = {
     "chained": lambda m, o: m.ChainedScheduler(
         [m.ConstantLR(o, factor=0.1, total_iters=2), m.ExponentialLR(o, gamma=0.9)]),
     "step": lambda m, o: m.StepLR(o, step_size=4, gamma=0.3),
+    "cyclic": lambda m, o: m.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=4),
+    "cyclic-2": lambda m, o: m.CyclicLR(o, [0.01, 0.002][:len(o.param_groups)], 0.1,
+                                        step_size_up=3, step_size_down=5, mode="triangular2"),
+    "cyclic-exp": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 2, mode="exp_range", gamma=0.9,
+                                          base_momentum=0.7, max_momentum=0.95),
+    "cyclic-fn": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 3, 2, scale_fn=lambda x: 1 / (x + 1),
+                                         scale_mode="iterations", cycle_momentum=False),
 }  # fmt: skip
 
 
@@ -402,6 +420,13 @@ BAD_SCHED = [
     ("OneCycleLR", dict(total_steps=10, max_lr=NAN), ValueError),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=0), ValueError),
     ("OneCycleLR", dict(max_lr=1.0, total_steps=10, div_factor=0), ValueError),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=NAN), ValueError),
+    ("CyclicLR", dict(max_lr=1.0, base_lr=-0.1), ValueError),
+    ("CyclicLR", dict(max_lr=1.0, base_lr=[0.1]), ValueError),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, step_size_up=0), ValueError),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, mode="triangle"), ValueError),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, scale_mode="epochs"), ValueError),
+    ("CyclicLR", dict(base_lr=0.1, max_lr=1.0, max_momentum=NAN), ValueError),
 ]  # fmt: skip
 
 
@@ -455,3 +480,30 @@ def test_new_optimizers_run_on_every_device(device, make):
     for st in opt.state.values():
         assert st["step"].device == tn.device("cpu")
         assert all(v.device == device for k, v in st.items() if k != "step")
+
+
+def test_cyclic_lr_cycles_adams_beta1_and_matches_torch(torch):
+    ps, tps = [nn.Parameter(tn.zeros(1))], [torch.nn.Parameter(torch.zeros(1))]
+    opt, topt = Adam(ps, lr=0.5), torch.optim.Adam(tps, lr=0.5)
+    kw = dict(base_lr=0.001, max_lr=0.01, step_size_up=3, mode="triangular2")
+    s, ts = lr_scheduler.CyclicLR(opt, **kw), torch.optim.lr_scheduler.CyclicLR(topt, **kw)
+    for _ in range(SCHED_STEPS):
+        opt.step()
+        topt.step()
+        s.step()
+        ts.step()
+        assert s.get_last_lr() == ts.get_last_lr()
+        assert opt.param_groups[0]["betas"] == topt.param_groups[0]["betas"]
+    assert opt.param_groups[0]["betas"][0] != 0.9  # beta1 did cycle
+
+
+def test_cyclic_lr_without_momentum_needs_cycle_momentum_false():
+    opt = Adadelta([nn.Parameter(tn.zeros(1))])
+    with pytest.raises(ValueError, match="cycle_momentum=False"):
+        lr_scheduler.CyclicLR(opt, 0.1, 1.0)
+    s = lr_scheduler.CyclicLR(opt, 0.1, 1.0, step_size_up=2, cycle_momentum=False)
+    lrs = []
+    for _ in range(4):
+        lrs.append(s.get_last_lr()[0])
+        s.step()
+    np.testing.assert_allclose(lrs, [0.1, 0.55, 1.0, 0.55])

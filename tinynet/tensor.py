@@ -812,6 +812,23 @@ class Tensor:
     def remainder(self, other):
         return _ops.remainder(self, other)
 
+    def diag(self, diagonal=0):
+        return _ops.diag(self, diagonal)
+
+    def median(self, dim=None, keepdim=False):
+        return _ops.median(self, dim, keepdim)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return _ops.multinomial(self, num_samples, replacement, generator=generator)
+
+    def fmod(self, other):
+        return _ops.fmod(self, other)
+
+    def atan2(self, other):
+        return _ops.atan2(self, other)
+
+    arctan2 = atan2
+
     def __floordiv__(self, other):
         return _ops.floor_divide(self, other)
 

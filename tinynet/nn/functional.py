@@ -17,9 +17,11 @@ from ..autograd.function import Function
 from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
-from ..ops._args import _floating, _tensor_first
+from ..ops._args import _floating, _int, _number, _tensor_first
+from ..ops._args import _window_args as _window_args  # nn.layers' window checks
 from ..ops.broadcast import unbroadcast
-from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.conv import conv2d as _conv2d
+from ..ops.conv import conv_transpose2d as _conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
 from ..ops.elementwise import leaky_relu as _leaky_relu
 from ..ops.elementwise import relu as _relu
@@ -124,6 +126,24 @@ class Linear(Function):
         return dx, dw, db
 
 
+def _weight_checked(op: str, fn):
+    """`fn` (a conv op taking `(input, weight, bias, ...)`) refusing a weight that is not a
+    Tensor with a TypeError naming it, where the op would fail later on `weight.ndim`."""
+
+    def checked(*args, **kwargs):
+        weight = args[1] if len(args) > 1 else kwargs.get("weight")
+        _need_tensor(op, "weight", weight)
+        return fn(*args, **kwargs)
+
+    checked.__name__, checked.__qualname__, checked.__doc__ = op, op, fn.__doc__
+    checked.__module__, checked.__wrapped__ = fn.__module__, fn
+    return checked
+
+
+conv2d = _weight_checked("conv2d", _conv2d)
+conv_transpose2d = _weight_checked("conv_transpose2d", _conv_transpose2d)
+
+
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """Affine map `input @ weight.T + bias`, one GEMM.
 
@@ -140,6 +160,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """
     _need_tensor("linear", "input", input)
     _need_tensor("linear", "weight", weight)
+    if bias is not None:
+        _need_tensor("linear", "bias", bias)
     if weight.ndim != 2:
         raise RuntimeError(f"linear: weight must be 2-D (out, in), got shape {_shape(weight)}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
@@ -327,6 +349,8 @@ def batch_norm(
     C = input.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):  # fmt: skip
+        if t is not None:
+            _need_tensor("batch_norm", name, t)
         if t is not None and _shape(t) != (C,):
             raise RuntimeError(
                 f"batch_norm: {name} must have shape ({C},) for input {_shape(input)} with {C} "
@@ -535,6 +559,8 @@ def cross_entropy(
     _need_tensor("cross_entropy", "input", input)
     _need_float("cross_entropy", "input", input)
     _check_reduction("cross_entropy", reduction)
+    label_smoothing = _number("cross_entropy", "label_smoothing", label_smoothing)
+    ignore_index = _int("cross_entropy", "ignore_index", ignore_index)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     _check_class_target("cross_entropy", input, target, ignore_index, check_range=False)
@@ -1160,6 +1186,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
     op = "smooth_l1_loss"
     reduction = _legacy_reduction(op, size_average, reduce, reduction)
     _pointwise_loss_args(op, input, target, reduction)
+    beta = _number(op, "beta", beta)
     if beta < 0:
         raise RuntimeError(f"{op}: does not support negative values for beta, got {beta}")
     d, a = _abs_and_square(input, target)
@@ -1178,6 +1205,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     """
     op = "huber_loss"
     _pointwise_loss_args(op, input, target, reduction)
+    delta = _number(op, "delta", delta)
     if delta <= 0:
         raise RuntimeError(f"{op}: does not support non-positive values for delta, got {delta}")
     d, a = _abs_and_square(input, target)

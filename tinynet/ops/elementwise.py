@@ -1273,6 +1273,67 @@ def remainder(x, y):
     return _binary(Remainder, "remainder", x, y)
 
 
+@register
+class Fmod(Function):
+    """z = x - trunc(x / y) * y   (the sign of x, as C's fmod)
+    dx = grad;  dy = -grad * trunc(x / y)   (each unbroadcast)
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.device.xp.fmod(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        dy = None
+        if ctx.needs_input_grad[1]:
+            q = const(grad, ctx.device.xp.trunc(x.data / y.data).astype(grad.data.dtype))
+            dy = unbroadcast(-grad * q, y.shape)
+        return unbroadcast(grad, x.shape), dy
+
+
+def fmod(x, y):
+    """x mod y with the sign of x (C's fmod; torch.fmod), where remainder takes y's sign."""
+    _tensor("fmod", x)
+    return _binary(Fmod, "fmod", x, y)
+
+
+@register
+class Atan2(Function):
+    """z = arctan2(x, y)   (the angle of the point (y, x), in (-pi, pi])
+    dx = grad * y / (x**2 + y**2);  dy = -grad * x / (x**2 + y**2)   (each unbroadcast)
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return ctx.device.xp.arctan2(x, y)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_tensors
+        g = grad / (x * x + y * y)
+        dx = unbroadcast(g * y, x.shape) if ctx.needs_input_grad[0] else None
+        dy = unbroadcast(-g * x, y.shape) if ctx.needs_input_grad[1] else None
+        return dx, dy
+
+
+def atan2(input, other):
+    """The angle of the point (other, input) in (-pi, pi], as torch.atan2.
+
+    arctan(input / other) in the right quadrant. Integer tensors give floats, as torch.
+    """
+    _tensor("atan2", other, "other")
+    if not other.dtype.is_floating_point:
+        input = _floats("atan2", input)
+    return _binary(Atan2, "atan2", input, other)
+
+
+arctan2 = atan2
+
+
 def floor_divide(x, y):
     """floor(x / y); integers stay integers (its gradient is zero)."""
     return div(x, y, rounding_mode="floor")
@@ -1402,7 +1463,8 @@ def equal(x, y) -> bool:
 __all__ += [
     "log1p", "expm1", "log2", "log10", "reciprocal", "rsqrt", "tan", "atan", "sign", "floor",
     "ceil", "trunc", "fix", "round", "frac", "square", "lerp", "remainder", "floor_divide",
-    "isnan", "isinf", "isfinite", "nan_to_num", "isclose", "allclose", "equal",
+    "fmod", "atan2", "arctan2", "isnan", "isinf", "isfinite", "nan_to_num", "isclose",
+    "allclose", "equal",
 ]  # fmt: skip
 # ----- registry samples and torch oracles ------------------------------------------------
 
@@ -1529,6 +1591,24 @@ Maximum.samples = staticmethod(
 Minimum.samples = staticmethod(
     lambda: _bin_samples(minimum, lambda torch, a, b: torch.minimum(*_torch_pair(torch, a, b)))
 )
+
+Fmod.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), Arg(0.3)), lambda torch, a, b: torch.fmod(a, b), fmod),
+        Sample(((3, 4), Arg(-0.7)), lambda torch, a, b: torch.fmod(a, b), fmod, name="neg"),
+        Sample(((3, 4), (4,)), lambda torch, a, b: torch.fmod(a, b + 0.5),
+               lambda a, b: fmod(a, b + 0.5), name="tensors", positive=True),
+    ]
+)  # fmt: skip
+
+Atan2.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4), (3, 4)), lambda torch, a, b: torch.atan2(a, b), atan2),
+        Sample(((2, 3, 4), (4,)), lambda torch, a, b: torch.atan2(a, b), atan2, name="bcast"),
+        Sample(((3, 1), (1, 4)), lambda torch, a, b: torch.atan2(a - 0.5, b - 0.5),
+               lambda a, b: atan2(a - 0.5, b - 0.5), name="quadrants"),
+    ]
+)  # fmt: skip
 
 Where.samples = staticmethod(
     lambda: [

@@ -13,8 +13,9 @@ import numpy as np  # host-side only: turning user-given index lists into arrays
 from .. import dtypes
 from ..autograd.function import Function
 from ..backend import device as _as_device
+from ..backend import generator as _generator
 from ..tensor import Tensor, tensor
-from ._args import _dim, _int
+from ._args import _dim, _int, _tensor
 from .elementwise import const
 from .registry import Arg, Bool, Int, Sample, register
 
@@ -782,3 +783,61 @@ Scatter.samples = staticmethod(
         Sample(((), ()), *_scatter_fns(0, 0), name="0-d"),
     ]
 )  # fmt: skip
+
+
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
+                generator=None) -> Tensor:  # fmt: skip
+    """torch.multinomial: `num_samples` category indices drawn from each row of the
+    non-negative weights `input` (1-D (C,) or 2-D (N, C); they need not sum to one), int64.
+
+    With replacement each draw is independent; without, a category is drawn at most once
+    (the exponential race: the k largest of u**(1 / w), u uniform, are k draws in order). A
+    zero weight is never drawn. No gradient, as torch. `generator`: a tn.Generator.
+
+    Example:
+        >>> tn.multinomial(tn.tensor([0.1, 0.0, 0.9]), 4, replacement=True)  # e.g. [2, 2, 0, 2]
+    """
+    op = "multinomial"
+    _tensor(op, input)
+    k = _int(op, "num_samples", num_samples)
+    if not input.dtype.is_floating_point:
+        raise RuntimeError(
+            f"{op}: only supports floating-point dtypes for input, got {input.dtype}"
+        )
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"{op}: input must be 1-D or 2-D, got shape {tuple(input.shape)}")
+    if k <= 0:
+        raise RuntimeError(f"{op}: cannot sample num_samples <= 0 samples, got {k}")
+    C = input.shape[-1]
+    if not replacement and k > C:
+        raise RuntimeError(
+            f"{op}: cannot sample num_samples={k} > {C} categories without replacement"
+        )
+    dev = input.device
+    xp = dev.xp
+    w = input.data.reshape(-1, C).astype("float64")
+    if not bool(xp.isfinite(w).all()) or bool((w < 0).any()):
+        raise RuntimeError(f"{op}: weights must be finite and non-negative")
+    if bool((w.sum(-1) <= 0).any()):
+        raise RuntimeError(f"{op}: invalid distribution (a row's weights sum to 0)")
+    gen = _generator(dev, generator)
+    if replacement:
+        cdf = xp.cumsum(w / w.sum(-1, keepdims=True), axis=-1)
+        u = gen.random((w.shape[0], k))
+        # the count of cdf steps <= u: zero weights (flat steps) are stepped over
+        idx = xp.stack([xp.searchsorted(c, r, side="right") for c, r in zip(cdf, u)])
+        last = C - 1 - xp.argmax((w > 0)[:, ::-1], axis=-1)  # rounding never lands past it
+        idx = xp.minimum(idx, last[:, None])
+    else:
+        if bool(((w > 0).sum(-1) < k).any()):
+            raise RuntimeError(
+                f"{op}: with replacement=False, a row has fewer than {k} non-zero weights"
+            )
+        with np.errstate(divide="ignore"):
+            keys = xp.log(gen.random(w.shape)) / w  # -inf where w is 0
+        idx = xp.argsort(-keys, axis=-1)[:, :k]
+    idx = idx.astype("int64")
+    return const(input, idx.reshape(k) if input.ndim == 1 else idx)
+
+
+__all__ += ["multinomial"]

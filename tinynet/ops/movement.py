@@ -11,7 +11,7 @@ import numpy as np
 from .. import dtypes
 from ..autograd.function import Function
 from ..tensor import Tensor
-from ._args import _dim, _int, _shape_arg
+from ._args import _dim, _int, _shape_arg, _tensor
 from .broadcast import unbroadcast
 from .elementwise import cast
 from .indexing import IndexAdd, _Index, _slice_dim
@@ -813,3 +813,99 @@ def masked_select(x, mask) -> Tensor:
             f"masked_select: input {tuple(x.shape)} and mask {tuple(mask.shape)} do not broadcast"
         ) from None
     return expand(x, *shape)[expand(mask, *shape)]
+
+
+# ----- diag and meshgrid ---------------------------------------------------------------------
+
+
+@register
+class Diag(Function):
+    """y = diag(x, k): a 1-D x (L,) onto the k-th diagonal of a square matrix (L+|k|, L+|k|);
+    the k-th diagonal of a 2-D x (m, n) as a 1-D tensor.
+    dx = diag(grad, k), cropped or zero-padded to (m, n) where x is 2-D
+    """
+
+    @staticmethod
+    def forward(ctx, x, k):
+        ctx.k, ctx.x_shape = k, x.shape
+        y = ctx.device.xp.diag(x, k)
+        return y.copy() if x.ndim == 2 else y  # NumPy's diagonal is a read-only view
+
+    @staticmethod
+    def backward(ctx, grad):
+        dx = Diag.apply(grad, ctx.k)
+        if len(ctx.x_shape) == 2:
+            (m, n), S = ctx.x_shape, dx.shape[0]
+            dx = pad(dx, (0, n - S, 0, m - S))  # negative widths crop (rows past m are zeros)
+        return dx, None
+
+
+def diag(input: Tensor, diagonal: int = 0) -> Tensor:
+    """torch.diag: a 1-D input becomes a square matrix with it on the `diagonal`-th diagonal
+    (0 the main one, > 0 above, < 0 below); a 2-D input gives that diagonal as a 1-D tensor.
+
+    Example:
+        >>> tn.diag(tn.tensor([1.0, 2.0]))  # [[1, 0], [0, 2]]
+    """
+    _tensor("diag", input)
+    k = _int("diag", "diagonal", diagonal)
+    if input.ndim not in (1, 2):
+        raise RuntimeError(f"diag: input must be 1-D or 2-D, got shape {tuple(input.shape)}")
+    return Diag.apply(input, k)
+
+
+def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+    """torch.meshgrid: coordinate grids from 1-D (or 0-D) tensors t_0, ..., t_{n-1}.
+
+    indexing="ij" (the default, torch's; given or not, no warning): output i has shape
+    (len(t_0), ..., len(t_{n-1})) and varies along dim i. indexing="xy" (NumPy's, Cartesian)
+    swaps the first two dims. Gradients flow back through the expands.
+
+    Example:
+        >>> gy, gx = tn.meshgrid(tn.arange(3), tn.arange(4))  # each (3, 4)
+    """
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid: expects a non-empty list of tensors")
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f'meshgrid: indexing must be "ij" or "xy", got {indexing!r}')
+    for i, t in enumerate(tensors):
+        _tensor("meshgrid", t, f"tensors[{i}]")
+        if t.ndim > 1:
+            raise RuntimeError(
+                f"meshgrid: expects 0-D or 1-D tensors, tensors[{i}] has shape {tuple(t.shape)}"
+            )
+    if len({t.dtype for t in tensors}) > 1 or len({t.device for t in tensors}) > 1:
+        raise RuntimeError(
+            "meshgrid: expects all tensors to have the same dtype and device, got "
+            f"{[f'{t.dtype} on {t.device}' for t in tensors]}"
+        )
+    flat = [t.reshape(-1) for t in tensors]
+    swap = indexing == "xy" and len(flat) >= 2
+    if swap:
+        flat[0], flat[1] = flat[1], flat[0]
+    shape = tuple(t.shape[0] for t in flat)
+    n = len(flat)
+    grids = [
+        t.reshape(*[-1 if d == i else 1 for d in range(n)]).expand(*shape)
+        for i, t in enumerate(flat)
+    ]
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+Diag.samples = staticmethod(
+    lambda: [
+        Sample(((4,),), lambda torch, a: torch.diag(a), diag, name="vector"),
+        Sample(((3,), Arg(2)), lambda torch, a, k: torch.diag(a, k), diag, name="vector-above"),
+        Sample(((3,), Arg(-1)), lambda torch, a, k: torch.diag(a, k), diag, name="vector-below"),
+        Sample(((3, 5),), lambda torch, a: torch.diag(a), diag, name="matrix"),
+        Sample(((3, 5), Arg(1)), lambda torch, a, k: torch.diag(a, k), diag, name="wide-above"),
+        Sample(((5, 3), Arg(-2)), lambda torch, a, k: torch.diag(a, k), diag, name="tall-below"),
+        Sample(((4, 3), Arg(1)), lambda torch, a, k: torch.diag(a, k), diag, name="tall-above"),
+    ]
+)  # fmt: skip
+
+__all__ += ["diag", "meshgrid"]

@@ -17,6 +17,7 @@ from .registry import Arg, Int, Sample, register
 __all__ = [
     "sum", "mean", "var", "std", "max", "min", "amax", "amin", "argmax", "argmin", "logsumexp",
     "softmax", "log_softmax", "cumsum", "cumprod", "norm", "bincount", "count_nonzero",
+    "median",
 ]  # fmt: skip
 
 MaxResult = namedtuple("MaxResult", ["values", "indices"])
@@ -234,6 +235,75 @@ def _extreme(op, x, dim, keepdim, largest):
     if keepdim:
         idx = xp.expand_dims(idx, d)
     return MaxResult(values, const(x, idx.astype("int64")))
+
+
+def _median_index(xp, a, axis):
+    """Where the lower median of `a` lies along `axis` (kept as a size-1 dim): the element at
+    rank (n - 1) // 2, or the first NaN where the slice holds one (torch's median is NaN
+    there)."""
+    n = a.shape[axis]
+    idx = xp.take(xp.argsort(a, axis=axis), [(n - 1) // 2], axis=axis)
+    if a.dtype.kind == "f":
+        nan = xp.isnan(a)
+        if nan.any():
+            first = xp.expand_dims(xp.argmax(nan, axis=axis), axis)
+            idx = xp.where(nan.any(axis=axis, keepdims=True), first, idx)
+    return idx.astype("int64")
+
+
+@register
+class Median(Function):
+    """y = the lower median of x (over all elements, or along dim), at index i
+    dx = grad scattered to position i (the index returned, as torch)
+    """
+
+    @staticmethod
+    def forward(ctx, x, idx, dim, keepdim):
+        xp = ctx.device.xp
+        flat = dim is None
+        a = x.reshape(-1) if flat else x
+        d = 0 if flat else dim
+        ctx.idx, ctx.dim, ctx.keepdim, ctx.x_shape, ctx.flat = idx, d, keepdim, x.shape, flat
+        y = xp.take_along_axis(a, idx, axis=d)
+        return y.reshape(()) if flat else (y if keepdim else xp.squeeze(y, axis=d))
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp, shape = grad.device.xp, ctx.x_shape
+        if ctx.flat:  # idx is (1,), into the flattened x
+            hit = (xp.arange(math.prod(shape)) == ctx.idx).reshape(shape)
+        else:
+            if not ctx.keepdim:
+                grad = grad.unsqueeze(ctx.dim)
+            n = len(shape)
+            hit = xp.arange(shape[ctx.dim]).reshape([-1 if i == ctx.dim else 1 for i in range(n)])
+            hit = hit == ctx.idx
+        return grad.expand(shape) * const(grad, hit.astype(grad.data.dtype)), None, None, None
+
+
+def median(x, dim=None, keepdim=False):
+    """The lower median, as torch.median: all elements' (0-d), or (values, indices) along dim.
+
+    Of an even count, the smaller of the two middle values; NaN where the values hold one.
+    The gradient goes to the element returned.
+
+    Example:
+        >>> tn.median(tn.tensor([3.0, 1.0, 4.0, 2.0]))  # tensor(2.)
+    """
+    op = "median"
+    xp = _tensor(op, x).device.xp
+    if dim is None:
+        _nonempty(op, x, None)
+        idx = _median_index(xp, x.data.reshape(-1), 0)
+        return Median.apply(x, idx, None, False)
+    (d,) = _dims(op, x, dim) or (0,)
+    _nonempty(op, x, (d,))
+    if x.ndim == 0:
+        idx = xp.zeros(1, dtype="int64")
+        return MaxResult(Median.apply(x, idx, None, False), const(x, idx.reshape(())))
+    idx = _median_index(xp, x.data, d)
+    values = Median.apply(x, idx, d, bool(keepdim))
+    return MaxResult(values, const(x, idx if keepdim else xp.squeeze(idx, axis=d)))
 
 
 def max(x, dim=None, keepdim=False):
@@ -695,6 +765,18 @@ MaxDim.samples = staticmethod(
         Sample(((3, 4),), lambda torch, a: a.max(1).values, lambda a: max(a, 1).values),
         Sample(((3, 4),), lambda torch, a: a.min(0, keepdim=True).values,
                lambda a: min(a, 0, keepdim=True).values, name="min"),
+    ]
+)  # fmt: skip
+
+Median.samples = staticmethod(
+    lambda: [
+        Sample(((3, 4),), lambda torch, a: torch.median(a), median, name="all-even"),
+        Sample(((3, 5),), lambda torch, a: torch.median(a), median, name="all-odd"),
+        Sample(((3, 4), Arg(1)), lambda torch, a, d: torch.median(a, d).values,
+               lambda a, d: median(a, d).values, name="dim"),
+        Sample(((2, 5, 3), Arg(-2), Arg(True)),
+               lambda torch, a, d, k: torch.median(a, d, k).values,
+               lambda a, d, k: median(a, d, k).values, name="keepdim"),
     ]
 )  # fmt: skip
 

@@ -22,7 +22,7 @@ __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
     "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
     "CosineAnnealingWarmRestarts", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau",
-    "OneCycleLR",
+    "OneCycleLR", "CyclicLR",
 ]  # fmt: skip
 
 
@@ -800,3 +800,148 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = momentum
         return lrs
+
+
+class CyclicLR(LRScheduler):
+    """Cyclical learning rates (Smith, 2017): lr climbs from base_lr to max_lr over
+    `step_size_up` steps and back down over `step_size_down`, as torch's CyclicLR.
+
+    With t the step, cycle = floor(1 + t / (up + down)) and x its position in the cycle,
+    lr = base_lr + (max_lr - base_lr) * h(x) * scale, h rising 0 -> 1 over the first
+    up / (up + down) of the cycle and falling back after. scale is 1 ("triangular"),
+    1 / 2**(cycle - 1) ("triangular2") or gamma**t ("exp_range"), or `scale_fn` of the
+    cycle or of t (`scale_mode`). Momentum (SGD's or Adam's beta1) cycles the opposite way
+    between max_momentum and base_momentum when `cycle_momentum` is set. Step it per batch.
+
+    Args:
+        optimizer: the optimizer (its groups' lr start at base_lr).
+        base_lr, max_lr: the cycle's bounds (or one per group).
+        step_size_up: steps from base_lr to max_lr (default 2000).
+        step_size_down: steps back down (default: step_size_up).
+        mode: "triangular" (default), "triangular2" or "exp_range".
+        gamma: exp_range's factor per step (default 1.0).
+        scale_fn: a custom scale of one argument (then mode is ignored).
+        scale_mode: "cycle" (default) or "iterations": what scale_fn is given.
+        cycle_momentum: cycle the momentum inversely to the lr (default True).
+        base_momentum, max_momentum: the momentum's range (default 0.8, 0.9).
+
+    Example:
+        >>> sched = CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=10)
+    """
+
+    def __init__(self, optimizer: Optimizer, base_lr, max_lr, step_size_up: int = 2000,
+                 step_size_down: int | None = None, mode: str = "triangular",
+                 gamma: float = 1.0, scale_fn=None, scale_mode: str = "cycle",
+                 cycle_momentum: bool = True, base_momentum=0.8, max_momentum=0.9,
+                 last_epoch: int = -1):  # fmt: skip
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
+        name = "CyclicLR"
+        base_lrs = [check_hparam(name, "base_lr", v)
+                    for v in _per_group("CyclicLR: base_lr", optimizer, base_lr)]  # fmt: skip
+        max_lrs = [
+            check_hparam(name, "max_lr", v)
+            for v in _per_group("CyclicLR: max_lr", optimizer, max_lr)
+        ]
+        up = float(check_hparam(name, "step_size_up", step_size_up, "(0, inf)"))
+        down = up if step_size_down is None else float(
+            check_hparam(name, "step_size_down", step_size_down, "[0, inf)")
+        )  # fmt: skip
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError(
+                f"CyclicLR: mode must be 'triangular', 'triangular2' or 'exp_range' (or give "
+                f"scale_fn), got {mode!r}"
+            )
+        if scale_mode not in ("cycle", "iterations"):
+            raise ValueError(
+                f"CyclicLR: scale_mode must be 'cycle' or 'iterations', got {scale_mode!r}"
+            )
+        check_hparam(name, "gamma", gamma, "(0, inf)")
+        if scale_fn is not None and not callable(scale_fn):
+            raise TypeError(f"CyclicLR: scale_fn must be callable, got {type(scale_fn).__name__}")
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(
+                    "CyclicLR: optimizer must support momentum or beta1 with `cycle_momentum` "
+                    "enabled; pass cycle_momentum=False"
+                )
+            self.use_beta1 = "betas" in optimizer.defaults
+            base_ms = _per_group("CyclicLR: base_momentum", optimizer, base_momentum)
+            max_ms = _per_group("CyclicLR: max_momentum", optimizer, max_momentum)
+            interval = "[0, 1)" if self.use_beta1 else "[0, inf)"
+            for key, ms in (("base_momentum", base_ms), ("max_momentum", max_ms)):
+                for m in ms:
+                    check_hparam(name, key, m, interval)
+            self.base_momentums, self.max_momentums = base_ms, max_ms
+        # nothing is written to the groups before every argument is checked
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                group["lr"] = lr
+            if cycle_momentum:
+                for m_max, m_base, group in zip(max_ms, base_ms, optimizer.param_groups):
+                    if self.use_beta1:
+                        group["betas"] = (m_max, *group["betas"][1:])
+                    else:
+                        group["momentum"] = m_max
+                    group["max_momentum"] = m_max
+                    group["base_momentum"] = m_base
+        self.max_lrs = max_lrs
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        self.mode, self.gamma = mode, gamma
+        self._scale_fn_custom = scale_fn
+        # the built-in modes fix what their scale is a function of, as torch
+        self.scale_mode = scale_mode if scale_fn is not None else (
+            "iterations" if mode == "exp_range" else "cycle"
+        )  # fmt: skip
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def scale_fn(self, x: float) -> float:
+        """The scale of the cycle's height at x (a cycle number or a step, see scale_mode)."""
+        if self._scale_fn_custom is not None:
+            return self._scale_fn_custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma**x
+
+    def get_lr(self) -> list[float]:
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle
+        if x <= self.step_ratio:
+            scale_factor = x / self.step_ratio
+        else:
+            scale_factor = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [base + (top - base) * scale_factor * scale
+               for base, top in zip(self.base_lrs, self.max_lrs)]  # fmt: skip
+        if self.cycle_momentum:
+            for group, m_base, m_max in zip(
+                self.optimizer.param_groups, self.base_momentums, self.max_momentums
+            ):
+                momentum = m_max - (m_max - m_base) * scale_factor * scale
+                if self.use_beta1:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+        return lrs
+
+    def state_dict(self) -> dict:
+        """As the base class; a custom scale_fn is kept only as a callable object's attributes
+        (a function or lambda is not saved, as torch)."""
+        state = super().state_dict()
+        fn = state.pop("_scale_fn_custom")
+        keep = fn is not None and not isinstance(fn, types.FunctionType)
+        state["_scale_fn_custom"] = fn.__dict__.copy() if keep else None
+        return state
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state `state_dict()` returned; the scale_fn given at construction stays."""
+        state_dict = dict(state_dict)
+        fn = state_dict.pop("_scale_fn_custom", None)
+        super().load_state_dict(state_dict)
+        if fn is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(fn)
