@@ -1246,6 +1246,21 @@ def lerp(x, end, weight):
     return add(x, mul(weight, sub(end, x)))
 
 
+def _mod_forward(ctx, x, y, kernel: str):
+    ctx.save_for_backward(x, y)
+    return getattr(ctx.device.xp, kernel)(x, y)
+
+
+def _mod_backward(ctx, grad, rounding: str):
+    """dx = grad;  dy = -grad * rounding(x / y)   (each unbroadcast): Remainder's and Fmod's."""
+    x, y = ctx.saved_tensors
+    dy = None
+    if ctx.needs_input_grad[1]:
+        q = getattr(ctx.device.xp, rounding)(x.data / y.data).astype(grad.data.dtype)
+        dy = unbroadcast(-grad * const(grad, q), y.shape)
+    return unbroadcast(grad, x.shape), dy
+
+
 @register
 class Remainder(Function):
     """z = x - floor(x / y) * y   (the sign of y, as Python's %)
@@ -1254,17 +1269,11 @@ class Remainder(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        return ctx.device.xp.remainder(x, y)
+        return _mod_forward(ctx, x, y, "remainder")
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        dy = None
-        if ctx.needs_input_grad[1]:
-            q = const(grad, ctx.device.xp.floor(x.data / y.data).astype(grad.data.dtype))
-            dy = unbroadcast(-grad * q, y.shape)
-        return unbroadcast(grad, x.shape), dy
+        return _mod_backward(ctx, grad, "floor")
 
 
 def remainder(x, y):
@@ -1281,23 +1290,17 @@ class Fmod(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.save_for_backward(x, y)
-        return ctx.device.xp.fmod(x, y)
+        return _mod_forward(ctx, x, y, "fmod")
 
     @staticmethod
     def backward(ctx, grad):
-        x, y = ctx.saved_tensors
-        dy = None
-        if ctx.needs_input_grad[1]:
-            q = const(grad, ctx.device.xp.trunc(x.data / y.data).astype(grad.data.dtype))
-            dy = unbroadcast(-grad * q, y.shape)
-        return unbroadcast(grad, x.shape), dy
+        return _mod_backward(ctx, grad, "trunc")
 
 
-def fmod(x, y):
-    """x mod y with the sign of x (C's fmod; torch.fmod), where remainder takes y's sign."""
-    _tensor("fmod", x)
-    return _binary(Fmod, "fmod", x, y)
+def fmod(input, other):
+    """input mod other with the sign of input (C's fmod; torch.fmod); remainder takes other's."""
+    _tensor("fmod", input)
+    return _binary(Fmod, "fmod", input, other)
 
 
 @register

@@ -854,10 +854,10 @@ def diag(input: Tensor, diagonal: int = 0) -> Tensor:
     return Diag.apply(input, k)
 
 
-def meshgrid(*tensors, indexing: str = "ij") -> tuple:
+def meshgrid(*tensors, indexing: str | None = None) -> tuple:
     """torch.meshgrid: coordinate grids from 1-D (or 0-D) tensors t_0, ..., t_{n-1}.
 
-    indexing="ij" (the default, torch's; given or not, no warning): output i has shape
+    indexing="ij" (None, the default, means it, as torch; no warning): output i has shape
     (len(t_0), ..., len(t_{n-1})) and varies along dim i. indexing="xy" (NumPy's, Cartesian)
     swaps the first two dims. Gradients flow back through the expands.
 
@@ -868,6 +868,7 @@ def meshgrid(*tensors, indexing: str = "ij") -> tuple:
         tensors = tuple(tensors[0])
     if not tensors:
         raise RuntimeError("meshgrid: expects a non-empty list of tensors")
+    indexing = "ij" if indexing is None else indexing
     if indexing not in ("ij", "xy"):
         raise ValueError(f'meshgrid: indexing must be "ij" or "xy", got {indexing!r}')
     for i, t in enumerate(tensors):

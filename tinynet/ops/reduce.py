@@ -281,7 +281,7 @@ class Median(Function):
         return grad.expand(shape) * const(grad, hit.astype(grad.data.dtype)), None, None, None
 
 
-def median(x, dim=None, keepdim=False):
+def median(input, dim=None, keepdim=False):
     """The lower median, as torch.median: all elements' (0-d), or (values, indices) along dim.
 
     Of an even count, the smaller of the two middle values; NaN where the values hold one.
@@ -291,19 +291,19 @@ def median(x, dim=None, keepdim=False):
         >>> tn.median(tn.tensor([3.0, 1.0, 4.0, 2.0]))  # tensor(2.)
     """
     op = "median"
-    xp = _tensor(op, x).device.xp
+    xp = _tensor(op, input).device.xp
     if dim is None:
-        _nonempty(op, x, None)
-        idx = _median_index(xp, x.data.reshape(-1), 0)
-        return Median.apply(x, idx, None, False)
-    (d,) = _dims(op, x, dim) or (0,)
-    _nonempty(op, x, (d,))
-    if x.ndim == 0:
+        _nonempty(op, input, None)
+        idx = _median_index(xp, input.data.reshape(-1), 0)
+        return Median.apply(input, idx, None, False)
+    (d,) = _dims(op, input, dim) or (0,)
+    _nonempty(op, input, (d,))
+    if input.ndim == 0:
         idx = xp.zeros(1, dtype="int64")
-        return MaxResult(Median.apply(x, idx, None, False), const(x, idx.reshape(())))
-    idx = _median_index(xp, x.data, d)
-    values = Median.apply(x, idx, d, bool(keepdim))
-    return MaxResult(values, const(x, idx if keepdim else xp.squeeze(idx, axis=d)))
+        return MaxResult(Median.apply(input, idx, None, False), const(input, idx.reshape(())))
+    idx = _median_index(xp, input.data, d)
+    values = Median.apply(input, idx, d, bool(keepdim))
+    return MaxResult(values, const(input, idx if keepdim else xp.squeeze(idx, axis=d)))
 
 
 def max(x, dim=None, keepdim=False):

@@ -673,6 +673,39 @@ def _per_group(name: str, optimizer: Optimizer, value) -> list:
     return [value] * n
 
 
+def _cycled_momentums(name: str, optimizer: Optimizer, base_momentum, max_momentum) -> tuple:
+    """(uses beta1, base momentums, max momentums) of a scheduler that cycles momentum: SGD's
+    `momentum`, or Adam's beta1, checked per param group (OneCycleLR, CyclicLR)."""
+    if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+        raise ValueError(
+            f"{name}: optimizer must support momentum or beta1 with `cycle_momentum` enabled; "
+            "pass cycle_momentum=False"
+        )
+    beta1 = "betas" in optimizer.defaults
+    base_ms = _per_group(f"{name}: base_momentum", optimizer, base_momentum)
+    max_ms = _per_group(f"{name}: max_momentum", optimizer, max_momentum)
+    for key, ms in (("base_momentum", base_ms), ("max_momentum", max_ms)):
+        for m in ms:
+            check_hparam(name, key, m, "[0, 1)" if beta1 else "[0, inf)")
+    return beta1, base_ms, max_ms
+
+
+def _set_momentum(group: dict, momentum: float, beta1: bool) -> None:
+    """Write a cycled momentum into a param group: Adam's beta1 or SGD's momentum."""
+    if beta1:
+        group["betas"] = (momentum, *group["betas"][1:])
+    else:
+        group["momentum"] = momentum
+
+
+def _start_momentums(optimizer: Optimizer, base_ms: list, max_ms: list, beta1: bool) -> None:
+    """A momentum cycle starts at max_momentum; each group keeps both ends (as torch)."""
+    for m_max, m_base, group in zip(max_ms, base_ms, optimizer.param_groups):
+        _set_momentum(group, m_max, beta1)
+        group["max_momentum"] = m_max
+        group["base_momentum"] = m_base
+
+
 class OneCycleLR(LRScheduler):
     """The 1cycle policy: lr warms up from max_lr / div_factor to max_lr, then anneals far below.
 
@@ -748,24 +781,11 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "OneCycleLR: optimizer must support momentum or beta1 with `cycle_momentum` "
-                    "enabled; pass cycle_momentum=False"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
-            max_ms = _per_group("max_momentum", optimizer, max_momentum)
-            base_ms = _per_group("base_momentum", optimizer, base_momentum)
-            for m in max_ms + base_ms:
-                check_hparam(name, "momentum", m, "[0, 1)" if self.use_beta1 else "[0, inf)")
+            self.use_beta1, base_ms, max_ms = _cycled_momentums(
+                name, optimizer, base_momentum, max_momentum
+            )
             if last_epoch == -1:
-                for m_max, m_base, group in zip(max_ms, base_ms, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (m_max, *group["betas"][1:])
-                    else:
-                        group["momentum"] = m_max
-                    group["max_momentum"] = m_max
-                    group["base_momentum"] = m_base
+                _start_momentums(optimizer, base_ms, max_ms, self.use_beta1)
         super().__init__(optimizer, last_epoch)
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
@@ -795,10 +815,7 @@ class OneCycleLR(LRScheduler):
                 start_step = phase["end_step"]
             lrs.append(lr)
             if self.cycle_momentum:
-                if self.use_beta1:
-                    group["betas"] = (momentum, *group["betas"][1:])
-                else:
-                    group["momentum"] = momentum
+                _set_momentum(group, momentum, self.use_beta1)
         return lrs
 
 
@@ -861,31 +878,16 @@ class CyclicLR(LRScheduler):
             raise TypeError(f"CyclicLR: scale_fn must be callable, got {type(scale_fn).__name__}")
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError(
-                    "CyclicLR: optimizer must support momentum or beta1 with `cycle_momentum` "
-                    "enabled; pass cycle_momentum=False"
-                )
-            self.use_beta1 = "betas" in optimizer.defaults
-            base_ms = _per_group("CyclicLR: base_momentum", optimizer, base_momentum)
-            max_ms = _per_group("CyclicLR: max_momentum", optimizer, max_momentum)
-            interval = "[0, 1)" if self.use_beta1 else "[0, inf)"
-            for key, ms in (("base_momentum", base_ms), ("max_momentum", max_ms)):
-                for m in ms:
-                    check_hparam(name, key, m, interval)
+            self.use_beta1, base_ms, max_ms = _cycled_momentums(
+                name, optimizer, base_momentum, max_momentum
+            )
             self.base_momentums, self.max_momentums = base_ms, max_ms
         # nothing is written to the groups before every argument is checked
         if last_epoch == -1:
             for lr, group in zip(base_lrs, optimizer.param_groups):
                 group["lr"] = lr
             if cycle_momentum:
-                for m_max, m_base, group in zip(max_ms, base_ms, optimizer.param_groups):
-                    if self.use_beta1:
-                        group["betas"] = (m_max, *group["betas"][1:])
-                    else:
-                        group["momentum"] = m_max
-                    group["max_momentum"] = m_max
-                    group["base_momentum"] = m_base
+                _start_momentums(optimizer, base_ms, max_ms, self.use_beta1)
         self.max_lrs = max_lrs
         self.total_size = up + down
         self.step_ratio = up / self.total_size
@@ -922,11 +924,9 @@ class CyclicLR(LRScheduler):
             for group, m_base, m_max in zip(
                 self.optimizer.param_groups, self.base_momentums, self.max_momentums
             ):
-                momentum = m_max - (m_max - m_base) * scale_factor * scale
-                if self.use_beta1:
-                    group["betas"] = (momentum, *group["betas"][1:])
-                else:
-                    group["momentum"] = momentum
+                _set_momentum(
+                    group, m_max - (m_max - m_base) * scale_factor * scale, self.use_beta1
+                )
         return lrs
 
     def state_dict(self) -> dict:
