@@ -1264,14 +1264,15 @@ def _check_inplace_allowed(t: Tensor, op: str) -> None:
 
 def _unsave(node, t: Tensor) -> None:
     """`node` saved `t` (or an alias) as an input, and t is about to be overwritten: save a copy."""
-    saved = node.saved
-    if not saved:
+    if not node.saved:
         return
     vc = t._vc
-    for i, item in enumerate(saved):
-        if type(item) is tuple and (item[0] is t or (vc is not None and item[0]._vc is vc)):
-            s = item[0]
-            saved[i] = (Tensor._make(s.data.copy(), s._device, s.requires_grad, s.grad_fn), 0)
+    saved, versions = list(node.saved), list(node.versions)
+    for i, (s, version) in enumerate(zip(saved, versions)):
+        if version is not None and (s is t or (vc is not None and s._vc is vc)):
+            saved[i] = Tensor._make(s.data.copy(), s._device, s.requires_grad, s.grad_fn)
+            versions[i] = 0
+    node.saved, node.versions = tuple(saved), tuple(versions)
 
 
 def _adopt_output(node, t: Tensor) -> None:

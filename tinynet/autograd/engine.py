@@ -33,32 +33,48 @@ FREED = (
 class Node:
     """One recorded op: the backward context (`ctx`) of a Function call."""
 
+    # The engine's fields are slots: a node of an op that sets no attribute of its own (Mul,
+    # Tanh) has no instance dict, so it is one object for the cyclic GC to walk.
+    __slots__ = (
+        "fn", "needs_input_grad", "device", "seq", "next", "out_shape", "out_device",
+        "saved", "versions", "out_data", "out_vc", "out_version", "__dict__", "__weakref__",
+    )  # fmt: skip
     observers = ()  # callables (node, grad, input_grads) run after backward; set by tape()
     stack = None  # where forward ran, recorded under detect_anomaly()
-    next: tuple = ()  # per positional input: Node, leaf Tensor, or None
-    input_shapes: tuple = ()
     hooks: tuple | list = ()  # hooks on the output tensor: grad -> grad or None
     retain = None  # weakref to the output tensor whose .grad is retained
-    out_data = None
-    out_device = None
     cache = None  # arrays a first-order backward may reuse (released with `saved`)
-    out_vc = None  # the output's version counter, when the op saved its output
-    out_version = 0  # the counter's value when it was saved
-    seq = -1
 
     def __init__(self, fn, needs_input_grad: tuple = ()):
         self.fn = fn
         self.needs_input_grad = needs_input_grad
-        self.saved: list | None = []
+        self.device = None  # where forward runs (set by Function.apply)
+        self.seq = -1  # its place on the tape (set by attach, as are the next three)
+        self.next = ()  # per positional input: Node, leaf Tensor, or None
+        self.out_shape = ()  # the output's shape: what a consumer's gradient must have
+        self.out_device = None
+        # What the op saved: a tuple (None once released). After `attach`, an input is kept
+        # as its Tensor, with its version at save time at the same place in `versions` (None
+        # for the other items): no list or pair objects per node for the GC to walk.
+        self.saved = ()
+        self.versions = ()
+        self.out_data = None  # the output's array, when the op saved its output
+        self.out_vc = None  # then the output's version counter
+        self.out_version = 0  # and the counter's value when it was saved
 
     @property
     def name(self) -> str:
         return self.fn.__name__
 
+    @property
+    def input_shapes(self) -> tuple:
+        """Per positional input: the shape its gradient must have (None: no gradient)."""
+        return tuple(_shape_of(p) for p in self.next)
+
     def save_for_backward(self, *items) -> None:
         """Keep arrays or Tensors (inputs, the output or intermediates) for backward."""
         if self.saved is not None:
-            self.saved.extend(items)
+            self.saved = (*self.saved, *items)
 
     @property
     def saved_tensors(self) -> tuple:
@@ -66,12 +82,13 @@ class Node:
         if self.saved is None:
             raise RuntimeError(FREED)
         out = []
-        for item in self.saved:
-            if isinstance(item, tuple):  # (input tensor, version at save time)
-                t, version = item
-                if t._version != version:
-                    raise RuntimeError(self._modified(t.shape, t._version, version, "an input"))
-                out.append(t)
+        for item, version in zip(self.saved, self.versions):
+            if version is not None:  # an input tensor, saved at this version
+                if item._version != version:
+                    raise RuntimeError(
+                        self._modified(item.shape, item._version, version, "an input")
+                    )
+                out.append(item)
             elif item is _OUTPUT:
                 vc = self.out_vc
                 if vc is not None and vc.value != self.out_version:
@@ -126,32 +143,26 @@ def _warn_intermediate(fn) -> None:
 def attach(node: Node, inputs, out_data, out_device) -> None:
     """Put `node` on the tape: link it to its inputs and resolve what it saved."""
     node.seq = next(_counter)
-    nxt, shapes, by_id = [], [], {}
-    for t in inputs:
-        if getattr(t, "requires_grad", False):
-            nxt.append(t.grad_fn if t.grad_fn is not None else t)
-            shapes.append(t.data.shape)
-        else:
-            nxt.append(None)
-            shapes.append(None)
-        if hasattr(t, "grad_fn"):  # a Tensor
-            by_id[id(t.data)] = t
-    node.next, node.input_shapes = tuple(nxt), tuple(shapes)
+    node.next = tuple(
+        [(t if t.grad_fn is None else t.grad_fn) if getattr(t, "requires_grad", False) else None
+         for t in inputs]
+    )  # fmt: skip
+    node.out_shape = out_data.shape
     if node.saved:
-        saved = []
+        saved, versions = [], []
         for item in node.saved:
-            t = by_id.get(id(item))
+            t = _input_of(item, inputs)
             if item is out_data:
                 saved.append(_OUTPUT)
-            elif t is not None and t.data is item:
-                saved.append((t, t._version))
-            elif hasattr(item, "grad_fn"):  # a Tensor passed directly
-                saved.append((item, item._version))
-            else:
+                versions.append(None)
+                node.out_data = out_data
+            elif t is not None:  # an input (its array or the Tensor itself)
+                saved.append(t)
+                versions.append(t._version)
+            else:  # an intermediate array or None
                 saved.append(item)
-        node.saved = saved
-        if any(item is _OUTPUT for item in saved):  # not `in`: == on arrays is elementwise
-            node.out_data = out_data
+                versions.append(None)
+        node.saved, node.versions = tuple(saved), tuple(versions)
     node.out_device = out_device
     if _mode.watch:  # a tape() records or detect_anomaly() is on: one flag test otherwise
         for tape in _mode.tapes:
@@ -160,17 +171,34 @@ def attach(node: Node, inputs, out_data, out_device) -> None:
             node.stack = traceback.extract_stack()[:-1]
 
 
+def _input_of(item, inputs):
+    """The input Tensor that `item` is (or whose array it is), else None."""
+    if isinstance(item, Tensor):
+        return item
+    for t in inputs:
+        if isinstance(t, Tensor) and t.data is item:
+            return t
+    return None
+
+
+def _shape_of(target):
+    """The shape of the tensor a gradient goes to: a node's output, a leaf, or None."""
+    if target is None:
+        return None
+    return target.out_shape if isinstance(target, Node) else target.data.shape
+
+
 def _topo(roots) -> list[Node]:
     """Nodes reachable from `roots`, in decreasing tape order (iterative)."""
     seen, stack = set(), [r for r in roots if r is not None]
     nodes = []
     while stack:
         n = stack.pop()
-        if id(n) in seen:
+        if n in seen:  # a Node hashes by identity
             continue
-        seen.add(id(n))
+        seen.add(n)
         nodes.append(n)
-        stack.extend(p for p in n.next if isinstance(p, Node) and id(p) not in seen)
+        stack.extend([p for p in n.next if isinstance(p, Node) and p not in seen])
     nodes.sort(key=lambda n: n.seq, reverse=True)
     return nodes
 
@@ -237,11 +265,13 @@ def _call_backward(node: Node, g) -> tuple:
         raise RuntimeError(
             f"{node.name}.backward returned {len(outs)} gradients for {len(node.next)} inputs"
         )
-    for dx, shape in zip(outs, node.input_shapes):
-        if dx is not None and shape is not None and dx.shape != shape:
+    for dx, target in zip(outs, node.next):
+        if dx is None or target is None:
+            continue
+        if dx.shape != _shape_of(target):
             raise RuntimeError(
                 f"{node.name}.backward returned a gradient of shape {dx.shape} "
-                f"for an input of shape {shape}"
+                f"for an input of shape {_shape_of(target)}"
             )
     return outs
 

@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._grad_state import is_grad_enabled
+from .._grad_state import _state as _grad
 from ..backend import device_of as _device_of
 from ..tensor import Tensor as _Tensor
 from ..tensor import _mark_view
@@ -107,9 +107,12 @@ class Function:
                         a._refresh_view()
             else:
                 arrays.append(a)
-        record = wants_grad and cls.differentiable and is_grad_enabled()
+        record = wants_grad and cls.differentiable and _grad.enabled
         if record:
-            ctx = Node(cls, tuple(isinstance(a, _Tensor) and a.requires_grad for a in args))
+            needs = tuple([isinstance(a, _Tensor) and a.requires_grad for a in args])
+            if len(needs) <= 4:  # one shared tuple per pattern: fewer objects per node
+                needs = _NEEDS.setdefault(needs, needs)
+            ctx = Node(cls, needs)
         else:
             ctx = _Ctx()
             ctx.needs_input_grad = (False,) * len(args)
@@ -146,6 +149,27 @@ class Function:
             if out is arrays[0] or device.xp.may_share_memory(out, arrays[0]):
                 _mark_view(t, args[0], cls, args[1:], kwargs)  # an alias of args[0]'s memory
         return t
+
+
+def apply_untracked(cls, x, y):
+    """`cls.apply(x, y)` for two Tensors on one device whose result nothing records (no_grad,
+    a backward without create_graph, constants): the op's own forward on their arrays without
+    apply's bookkeeping. None where apply must run instead (to report an error, or a view)."""
+    ctx = _Ctx()
+    ctx.device = x._device
+    ctx.needs_input_grad = (False, False)
+    try:
+        out = cls.forward(ctx, x.data, y.data)
+    except ValueError:
+        return None
+    if out is x.data or out is y.data:
+        return None
+    if isinstance(out, np.generic):  # NumPy's 0-d results are scalars
+        out = np.asarray(out)
+    return _Tensor._make(out, x._device, False, None)
+
+
+_NEEDS: dict = {}  # the needs_input_grad tuples made so far, shared between nodes
 
 
 def _tensor_forward(cls, ctx, args, arrays, kwargs):

@@ -46,7 +46,7 @@ SMALL = 32  # tensors with at most this many elements have their values kept (ex
 # Node attributes the engine owns; any other plain attribute of a ctx is the op's own
 # setting (stride, dim, ...) and is shown by explain().
 _ENGINE_ATTRS = {
-    "fn", "needs_input_grad", "saved", "seq", "next", "input_shapes", "out_data",
+    "fn", "needs_input_grad", "saved", "versions", "seq", "next", "out_shape", "out_data",
     "out_device", "device", "observers", "stack", "hooks", "retain",
 }  # fmt: skip
 
@@ -102,8 +102,6 @@ def _dtype_name(a) -> str:
 def _nbytes(item, out_data) -> int:
     if item is _OUTPUT:
         return int(out_data.nbytes)
-    if isinstance(item, tuple):  # (input tensor, version)
-        return int(item[0].data.nbytes)
     data = getattr(item, "data", item)  # a Tensor or an array
     return int(getattr(data, "nbytes", 0) or 0)
 

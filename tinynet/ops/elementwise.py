@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 
 from .. import dtypes
-from ..autograd.function import Function
+from .._grad_state import _state as _grad
+from ..autograd.function import Function, apply_untracked
 from ..backend import split
 from ..tensor import Tensor, tensor
 from ._args import _tensor
@@ -79,6 +80,10 @@ def _binary(fn_cls, op: str, a, b):
         a = const(b, b.device.xp.asarray(a, dtype=b.data.dtype))
     else:
         a, b = _prepare(op, a, b)
+    if a._device is b._device and not (_grad.enabled and (a.requires_grad or b.requires_grad)):
+        out = apply_untracked(fn_cls, a, b)  # nothing records: the forward alone, ~2x faster
+        if out is not None:
+            return out
     try:
         return fn_cls.apply(a, b)
     except ValueError:
@@ -98,6 +103,8 @@ def _broadcast_fails(s1, s2) -> bool:
 
 def _floats(op: str, x: Tensor) -> Tensor:
     """Math functions of integer tensors compute in the default float dtype, as torch."""
+    if isinstance(x, Tensor) and x.data.dtype.kind == "f":  # the common case: one test
+        return x
     _tensor(op, x)
     return x if x.dtype.is_floating_point else cast(x, dtypes.get_default_dtype())
 
@@ -150,7 +157,9 @@ class Sub(Function):
 
 def sub(x, y, alpha=1):
     """x - alpha * y, broadcasting. Like torch, bool tensors cannot be subtracted (use ^)."""
-    if any(isinstance(v, Tensor) and v.data.dtype == bool for v in (x, y)):
+    if (isinstance(x, Tensor) and x.data.dtype == bool) or (
+        isinstance(y, Tensor) and y.data.dtype == bool
+    ):
         kinds = [str(v.dtype) if isinstance(v, Tensor) else type(v).__name__ for v in (x, y)]
         raise TypeError(f"sub: cannot subtract with a bool tensor ({kinds[0]} - {kinds[1]}); "
                         "use ^ for logical xor")  # fmt: skip
