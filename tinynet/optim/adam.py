@@ -12,6 +12,27 @@ from .optimizer import Optimizer
 __all__ = ["Adam", "AdamW"]
 
 
+def adam_moments(p, g, state: dict, group: dict, decoupled: bool) -> tuple:
+    """The first half of a step of the Adam family (Adam, AdamW, NAdam, RAdam), in place:
+
+        g = -g if maximize;  t = t + 1
+        p = p * (1 - lr * weight_decay)     if decoupled (AdamW), else g = g + weight_decay * p
+        m = beta1 * m + (1 - beta1) * g;  v = beta2 * v + (1 - beta2) * g**2
+
+    on state's "step", "exp_avg" (m) and "exp_avg_sq" (v). Returns (g as used, t)."""
+    lr, weight_decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]
+    g = -g if group["maximize"] else g
+    state["step"] += 1
+    if weight_decay != 0:
+        if decoupled:
+            p.mul_(1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+    state["exp_avg"].mul_(beta1).add_(g, alpha=1 - beta1)
+    state["exp_avg_sq"].mul_(beta2).addcmul_(g, g, value=1 - beta2)
+    return g, state["step"].item()
+
+
 class Adam(Optimizer):
     r"""Adam, step for step as torch.optim.Adam.
 
@@ -58,20 +79,11 @@ class Adam(Optimizer):
         with no_grad():
             for group, pairs in self._params_with_grads():
                 lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
-                weight_decay, amsgrad = group["weight_decay"], group["amsgrad"]
+                amsgrad = group["amsgrad"]
                 for p, g in pairs:
-                    g = -g if group["maximize"] else g
                     state = self._new_state(p, "exp_avg", "exp_avg_sq")
+                    _, step = adam_moments(p, g, state, group, self._decoupled)
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    state["step"] += 1
-                    step = state["step"].item()
-                    if weight_decay != 0:
-                        if self._decoupled:
-                            p.mul_(1 - lr * weight_decay)
-                        else:
-                            g = g + weight_decay * p
-                    exp_avg.mul_(beta1).add_(g, alpha=1 - beta1)
-                    exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                     bias_correction1 = 1 - beta1**step
                     bias_correction2_sqrt = math.sqrt(1 - beta2**step)
                     if amsgrad:

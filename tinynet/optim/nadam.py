@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from .. import dtypes
 from ..autograd.grad_mode import no_grad
-from ..creation import zeros_like
-from ..tensor import tensor
+from .adam import adam_moments
 from .optimizer import Optimizer
 
 __all__ = ["NAdam", "RAdam"]
-
-
-def _decayed(p, g, lr: float, weight_decay: float, decoupled: bool):
-    """The gradient after weight decay: L2 (added to g) or decoupled (p shrunk, as AdamW)."""
-    if weight_decay != 0:
-        if decoupled:
-            p.mul_(1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * p
-    return g
 
 
 class NAdam(Optimizer):
@@ -74,23 +62,15 @@ class NAdam(Optimizer):
             for group, pairs in self._params_with_grads():
                 lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
                 psi = group["momentum_decay"]
-                for p, g in pairs:
-                    g = -g if group["maximize"] else g
-                    state = self.state[p]
-                    if not state:  # torch's order: step, mu_product, exp_avg, exp_avg_sq
-                        state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")
-                        state["mu_product"] = tensor(1.0, dtype=dtypes.float32, device="cpu")
-                        state["exp_avg"], state["exp_avg_sq"] = zeros_like(p), zeros_like(p)
+                for p, g in pairs:  # torch's state order: step, mu_product, exp_avg, exp_avg_sq
+                    state = self._new_state(p, "exp_avg", "exp_avg_sq", mu_product=1.0)
+                    decoupled = group["decoupled_weight_decay"]
+                    g, step = adam_moments(p, g, state, group, decoupled)  # g: as decayed
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    state["step"] += 1
-                    step = state["step"].item()
-                    g = _decayed(p, g, lr, group["weight_decay"], group["decoupled_weight_decay"])
                     mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
                     mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
                     state["mu_product"] *= mu  # in float32, as torch
                     mu_product = state["mu_product"].item()
-                    exp_avg.mul_(beta1).add_(g, alpha=1 - beta1)
-                    exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                     denom = (exp_avg_sq / (1 - beta2**step)).sqrt() + eps
                     p.addcdiv_(g, denom, value=-lr * (1.0 - mu) / (1.0 - mu_product))
                     p.addcdiv_(exp_avg, denom, value=-lr * mu_next / (1.0 - mu_product * mu_next))
@@ -149,14 +129,9 @@ class RAdam(Optimizer):
                 lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
                 rho_inf = 2 / (1 - beta2) - 1
                 for p, g in pairs:
-                    g = -g if group["maximize"] else g
                     state = self._new_state(p, "exp_avg", "exp_avg_sq")
+                    _, step = adam_moments(p, g, state, group, group["decoupled_weight_decay"])
                     exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-                    state["step"] += 1
-                    step = state["step"].item()
-                    g = _decayed(p, g, lr, group["weight_decay"], group["decoupled_weight_decay"])
-                    exp_avg.mul_(beta1).add_(g, alpha=1 - beta1)
-                    exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
                     bias_correction1 = 1 - beta1**step
                     bias_correction2 = 1 - beta2**step
                     m_hat = exp_avg / bias_correction1

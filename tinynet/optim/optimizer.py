@@ -164,12 +164,15 @@ class Optimizer:
             out.append((group, pairs))
         return out
 
-    def _new_state(self, p: Tensor, *buffers: str) -> dict:
+    def _new_state(self, p: Tensor, *buffers: str, **scalars: float) -> dict:
         """The state of `p`, created on its first step as torch does: a float32 cpu `step`
-        counter, then a tensor of zeros like `p` for each name in `buffers`."""
+        counter, then each of `scalars` as a float32 cpu scalar (NAdam's mu_product), then a
+        tensor of zeros like `p` for each name in `buffers`."""
         state = self.state[p]
         if not state:
             state["step"] = tensor(0.0, dtype=dtypes.float32, device="cpu")
+            for name, value in scalars.items():
+                state[name] = tensor(value, dtype=dtypes.float32, device="cpu")
             for name in buffers:
                 state[name] = zeros_like(p)
         return state
