@@ -137,6 +137,29 @@ def test_blas_count_survives_overlapping_splits(threaded):
     assert blas.num_threads == 2
 
 
+def test_a_split_inside_a_split_runs_serially_and_covers_its_range(threaded):
+    """A share of a split that splits again (masked inside max pool's scatter) runs its part
+    on its own thread, whole: no nested wait on the pool's busy workers, nothing skipped; and
+    once the outer split is over the next one splits again."""
+    threaded(True)
+    covered, inner_threads = [], []
+
+    def inner(i, j):
+        inner_threads.append(threading.current_thread().name)
+        covered.extend(range(i, j))
+
+    def outer(i, j):
+        for _ in range(i, j):
+            cpu.split(inner, 6, nbytes=1.0)
+
+    cpu.split(outer, 2, nbytes=1.0)
+    assert sorted(covered) == sorted(list(range(6)) * 2)
+    assert len(inner_threads) == 2, "each nested split ran as one call"
+    seen = []
+    cpu.split(lambda i, j: seen.append((i, j)), 4, nbytes=1.0)
+    assert len(seen) == 2, "the guard was released: this split ran in two parts"
+
+
 def test_one_image_keeps_blas_threads(threaded):
     """Nothing to split in one image: BLAS keeps its own threads for it."""
     blas, _ = threaded(True)
