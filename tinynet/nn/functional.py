@@ -18,10 +18,8 @@ from ..autograd.grad_mode import is_grad_enabled
 from ..backend import generator
 from ..ops import activation as _act
 from ..ops._args import _floating, _int, _number, _tensor_first
-from ..ops._args import _window_args as _window_args  # nn.layers' window checks
 from ..ops.broadcast import unbroadcast
-from ..ops.conv import conv2d as _conv2d
-from ..ops.conv import conv_transpose2d as _conv_transpose2d
+from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import const, exp, gelu, log, sigmoid, tanh, where
 from ..ops.elementwise import leaky_relu as _leaky_relu
 from ..ops.elementwise import relu as _relu
@@ -124,24 +122,6 @@ class Linear(Function):
             if need_b:
                 db = g2.sum(0)
         return dx, dw, db
-
-
-def _weight_checked(op: str, fn):
-    """`fn` (a conv op taking `(input, weight, bias, ...)`) refusing a weight that is not a
-    Tensor with a TypeError naming it, where the op would fail later on `weight.ndim`."""
-
-    def checked(*args, **kwargs):
-        weight = args[1] if len(args) > 1 else kwargs.get("weight")
-        _need_tensor(op, "weight", weight)
-        return fn(*args, **kwargs)
-
-    checked.__name__, checked.__qualname__, checked.__doc__ = op, op, fn.__doc__
-    checked.__module__, checked.__wrapped__ = fn.__module__, fn
-    return checked
-
-
-conv2d = _weight_checked("conv2d", _conv2d)
-conv_transpose2d = _weight_checked("conv_transpose2d", _conv_transpose2d)
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:

@@ -13,6 +13,7 @@ import warnings
 from .. import dtypes
 from ..autograd.grad_mode import no_grad
 from ..creation import empty, ones, zeros
+from ..ops._args import _window_args
 from ..tensor import tensor
 from . import functional as F
 from . import init
@@ -143,7 +144,7 @@ class _ConvNd(Module):
                 raise TypeError(f"{name}: {what} must be an int, got {v!r}")
         if groups <= 0:
             raise ValueError(f"{name}: groups must be a positive integer, got {groups}")
-        F._window_args(name, kernel_size, stride, padding, dilation, groups)
+        _window_args(name, kernel_size, stride, padding, dilation)
         if in_channels % groups:
             raise ValueError(
                 f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})"
@@ -328,7 +329,7 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1,
                  return_indices: bool = False, ceil_mode: bool = False):  # fmt: skip
         super().__init__()
-        F._window_args("MaxPool2d", kernel_size, stride, padding, dilation)
+        _window_args("MaxPool2d", kernel_size, stride, padding, dilation)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -363,7 +364,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode: bool = False,
                  count_include_pad: bool = True, divisor_override=None):  # fmt: skip
         super().__init__()
-        F._window_args("AvgPool2d", kernel_size, stride, padding)
+        _window_args("AvgPool2d", kernel_size, stride, padding)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding

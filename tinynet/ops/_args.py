@@ -161,19 +161,17 @@ class _Shape:
         self.ndim = len(self.shape)
 
 
-def _window_args(op: str, kernel_size, stride=1, padding=0, dilation=1, groups=1) -> None:
+def _window_args(op: str, kernel_size, stride=1, padding=0, dilation=1) -> None:
     """Check a conv or pool layer's window arguments when it is built, not at its first call:
     each an int or a pair of ints (TypeError naming it, for a float such as 2.5), kernel_size,
-    stride, dilation and groups positive, padding non-negative (ValueError). `stride=None`
-    (pools: the kernel size) and a padding string ("same", "valid": conv) pass."""
+    stride and dilation positive, padding non-negative (ValueError). `stride=None` (pools:
+    the kernel size) and a padding string ("same", "valid": conv) pass."""
     _pair(op, "kernel_size", kernel_size, 1)
     if stride is not None:
         _pair(op, "stride", stride, 1)
     if not isinstance(padding, str):
         _pair(op, "padding", padding, 0)
     _pair(op, "dilation", dilation, 1)
-    if _int(op, "groups", groups) < 1:
-        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
 
 
 def _number(op: str, name: str, v) -> float:

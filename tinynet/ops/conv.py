@@ -513,7 +513,7 @@ class Conv2dWeightGrad(Function):
 
 def _check_tensors(op: str, x, weight, bias) -> None:
     for name, t in (("input", x), ("weight", weight), ("bias", bias)):
-        if t is not None and not isinstance(t, Tensor):
+        if (t is not None or name != "bias") and not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
     if weight.ndim != 4:
         raise ValueError(
