@@ -405,6 +405,21 @@ def test_multinomial_draws_follow_the_weights():
     assert two.shape == (2, 1) and two[0, 0] == 1 and two[1, 0] in (0, 2)
 
 
+def test_multinomial_with_replacement_keeps_each_row_to_its_own_weights():
+    """Many rows drawn at once: each row's draws follow that row's weights only (no draw
+    lands on another row's categories or on a zero weight), on both devices."""
+    g = np.random.default_rng(1)
+    w = g.random((300, 7)) * (g.random((300, 7)) < 0.5)
+    w[np.arange(300), g.integers(0, 7, 300)] = 1.0  # every row has a non-zero weight
+    for device in ("cpu", "fakecuda"):
+        tn.manual_seed(0)
+        s = _np(tn.multinomial(tn.tensor(w, device=device), 400, replacement=True))
+        assert s.shape == (300, 400) and s.min() >= 0 and s.max() < 7
+        assert (np.take_along_axis(w, s, 1) > 0).all(), "a zero weight was drawn"
+        freq = np.stack([np.bincount(r, minlength=7) for r in s]) / 400
+        np.testing.assert_allclose(freq, w / w.sum(1, keepdims=True), atol=0.1)
+
+
 def test_multinomial_with_a_generator_repeats():
     g = tn.Generator().manual_seed(7)
     w = tn.rand(3, 5)

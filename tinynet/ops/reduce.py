@@ -243,11 +243,10 @@ def _median_index(xp, a, axis):
     there)."""
     n = a.shape[axis]
     idx = xp.take(xp.argsort(a, axis=axis), [(n - 1) // 2], axis=axis)
-    if a.dtype.kind == "f":
+    if a.dtype.kind == "f":  # no `if nan.any()`: on a GPU that would wait for the device
         nan = xp.isnan(a)
-        if nan.any():
-            first = xp.expand_dims(xp.argmax(nan, axis=axis), axis)
-            idx = xp.where(nan.any(axis=axis, keepdims=True), first, idx)
+        first = xp.expand_dims(xp.argmax(nan, axis=axis), axis)
+        idx = xp.where(nan.any(axis=axis, keepdims=True), first, idx)
     return idx.astype("int64")
 
 
