@@ -72,8 +72,9 @@ def _spread(xp, grad: Array, spec: PoolSpec, pick) -> Array:
 # ----- max pooling ---------------------------------------------------------------------------
 
 
-def _max_indices(device, x: Array, spec: PoolSpec):
+def _max_indices(device, x: Array, spec: PoolSpec, out: tuple | None = None):
     """Values and tap index of each window's maximum; ties go to the first, NaN wins (as torch).
+    Written into `out` = (values, indices) when given.
 
     One pass per tap, over strided views of the input: a tap strictly greater than the best
     so far takes its place (so a tie keeps the earlier tap), and the index follows with
@@ -83,8 +84,12 @@ def _max_indices(device, x: Array, spec: PoolSpec):
     xp = device.xp
     xpad = _padded(xp, x, spec, -math.inf)
     taps = [xpad[:, :, rows, cols] for _, rows, cols in spec.taps()]
-    best = xp.array(taps[0])  # a contiguous copy
-    idx = xp.zeros(best.shape, dtype=xp.int8 if len(taps) <= 127 else xp.int32)
+    if out is None:
+        best = xp.array(taps[0])  # a contiguous copy
+        idx = xp.zeros(best.shape, dtype=xp.int8 if len(taps) <= 127 else xp.int32)
+    else:
+        best, idx = out
+        best[...], idx[...] = taps[0], 0
     for t in range(1, len(taps)):
         hit = taps[t] > best
         xp.maximum(best, taps[t], out=best)  # NaN propagates
@@ -121,7 +126,7 @@ class MaxPool2d(Function):
             indices = xp.empty(y.shape, dtype=xp.int8 if taps <= 127 else xp.int32)
 
             def work(i, j):
-                y[i:j], indices[i:j] = _max_indices(ctx.device, x[i:j], spec)
+                _max_indices(ctx.device, x[i:j], spec, (y[i:j], indices[i:j]))
 
             split(ctx.device, len(x), work, nbytes=x.nbytes)
         else:
