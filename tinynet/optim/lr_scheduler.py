@@ -854,12 +854,10 @@ class CyclicLR(LRScheduler):
         if not isinstance(optimizer, Optimizer):
             raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
         name = "CyclicLR"
-        base_lrs = [check_hparam(name, "base_lr", v)
-                    for v in _per_group("CyclicLR: base_lr", optimizer, base_lr)]  # fmt: skip
-        max_lrs = [
-            check_hparam(name, "max_lr", v)
-            for v in _per_group("CyclicLR: max_lr", optimizer, max_lr)
-        ]
+        base_lrs, max_lrs = (
+            [check_hparam(name, what, v) for v in _per_group(f"{name}: {what}", optimizer, value)]
+            for what, value in (("base_lr", base_lr), ("max_lr", max_lr))
+        )
         up = float(check_hparam(name, "step_size_up", step_size_up, "(0, inf)"))
         down = up if step_size_down is None else float(
             check_hparam(name, "step_size_down", step_size_down, "[0, inf)")
